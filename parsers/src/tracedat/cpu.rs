@@ -1,0 +1,559 @@
+//! One CPU's ring-buffer pages decoded into records.
+//!
+//! ```text
+//! page:  | u64 time_stamp | long commit | event, event, ... | [long lost] |
+//!          commit bits 0..26: data length; bit 31: events were lost before
+//!          this page; bit 30: the lost count is stored after the data.
+//! event: | u32 type_len:5, time_delta:27 | array[] ... |
+//!          (on big-endian files type_len is the top 5 bits)
+//!          type_len 1..28: data of type_len*4 bytes follows
+//!          0: array[0] = length + 4, data at +8
+//!          29: padding (delta 0: rest of page empty), 30: time extend,
+//!          31: absolute time stamp
+//! ```
+
+use super::TraceDat;
+use super::meta::{Compression, CpuData, Source, TimeAdjust};
+use super::Record;
+use crate::endian::Endian;
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::HeaderPage;
+use crate::types::{Cpu, FileOffset, Timestamp};
+
+const COMMIT_MASK: u64 = (1 << 27) - 1;
+const MISSED_EVENTS: u64 = 1 << 31;
+const MISSED_STORED: u64 = 1 << 30;
+const TS_SHIFT: u32 = 27;
+
+/// Events the kernel dropped before a page (ring buffer overrun).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostEvents {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// Buffer index.
+    pub buffer: usize,
+    /// Timestamp of the page after the loss (the loss happened before it).
+    pub ts: Timestamp,
+    /// How many, when the kernel stored the count.
+    pub count: Option<u64>,
+    /// File offset of the page header (or of its chunk when compressed).
+    pub offset: FileOffset,
+}
+
+/// An item of a CPU stream: a record, or a note that events were lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// An event record.
+    Record(Record<'a>),
+    /// Events were lost before the following records.
+    Lost(LostEvents),
+}
+
+impl Item<'_> {
+    /// Timestamp of the item.
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            Item::Record(r) => r.ts,
+            Item::Lost(l) => l.ts,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Current {
+    None,
+    Record {
+        ts: u64,
+        start: usize,
+        len: usize,
+        off: u64,
+    },
+    Lost {
+        ts: u64,
+        count: Option<u64>,
+        off: u64,
+    },
+    Error(Error),
+}
+
+/// Iterates one CPU's records in order.
+///
+/// Call [`CpuRecords::next_item`] until it returns `None`. An `Err` item is
+/// a problem in the data; after a corrupt page the stream goes on with the
+/// next page, after truncation or an undecodable chunk it ends.
+#[derive(Debug)]
+pub struct CpuRecords<'t> {
+    endian: Endian,
+    hp: HeaderPage,
+    page_size: usize,
+    adjust: TimeAdjust,
+    /// The CPU.
+    pub cpu: Cpu,
+    /// The buffer index.
+    pub buffer: usize,
+    buffer_name: &'t str,
+    compression: &'t Compression,
+    source: &'t Source<'t>,
+    /// Bytes of the current block: the raw data, or the decompressed chunk.
+    chunk_buf: Vec<u8>,
+    chunk_idx: usize,
+    /// File offset of the current block's first byte (raw) or of the chunk.
+    block_off: u64,
+    raw_block: bool,
+    /// Offset within the block of the next page to load.
+    next_page: usize,
+    /// Current page: start in block, decode position, end of data.
+    page_start: usize,
+    pos: usize,
+    end: usize,
+    in_page: bool,
+    ts: u64,
+    current: Current,
+    started: bool,
+    finished: bool,
+    /// Set when the last page of a truncated block is partial.
+    cut_pending: Option<Error>,
+    /// Whether the truncation of this CPU's data was reported.
+    cut_reported: bool,
+}
+
+impl<'t> CpuRecords<'t> {
+    pub(crate) fn new(trace: &'t TraceDat<'t>, buffer: usize, cpu: &'t CpuData<'t>) -> Self {
+        let b = &trace.buffers[buffer];
+        let mut s = CpuRecords {
+            endian: trace.endian,
+            hp: trace.header_page,
+            page_size: b.page_size as usize,
+            adjust: trace.options.time,
+            cpu: cpu.cpu,
+            buffer,
+            buffer_name: &b.name,
+            compression: &trace.compression,
+            source: &cpu.source,
+            chunk_buf: Vec::new(),
+            chunk_idx: 0,
+            block_off: cpu.offset,
+            raw_block: true,
+            next_page: 0,
+            page_start: 0,
+            pos: 0,
+            end: 0,
+            in_page: false,
+            ts: 0,
+            current: Current::None,
+            started: false,
+            finished: false,
+            cut_pending: None,
+            cut_reported: false,
+        };
+        if s.page_size <= s.hp.data_offset {
+            s.current = Current::Error(s.err(
+                Error::invalid("page size", s.page_size, cpu.offset),
+            ));
+            s.started = true;
+            s.finished = true;
+        }
+        if let Source::Chunks { .. } = cpu.source {
+            s.raw_block = false;
+        }
+        s
+    }
+
+    fn err(&self, e: Error) -> Error {
+        e.with_cpu(self.cpu).with_buffer(self.buffer_name)
+    }
+
+    /// Where the file was cut inside this CPU's data, if it was.
+    fn cut(&self) -> Option<u64> {
+        match self.source {
+            Source::Raw { cut, .. } | Source::Recovered { cut, .. } => *cut,
+            Source::Chunks { .. } => None,
+        }
+    }
+
+    /// The current block's bytes.
+    #[inline]
+    fn block(&self) -> &[u8] {
+        match self.source {
+            Source::Raw { data, .. } | Source::Recovered { data, .. } => data,
+            Source::Chunks { .. } => &self.chunk_buf,
+        }
+    }
+
+    /// The timestamp of the item [`CpuRecords::current`] would return.
+    pub fn peek_ts(&mut self) -> Option<u64> {
+        if !self.started {
+            self.started = true;
+            self.advance();
+        }
+        match &self.current {
+            Current::None => None,
+            Current::Record { ts, .. } | Current::Lost { ts, .. } => Some(self.adjust.apply(*ts)),
+            // Errors sort first so they are reported where they happen.
+            Current::Error(_) => Some(0),
+        }
+    }
+
+    /// The current item without consuming it.
+    pub fn current(&self) -> Option<Result<Item<'_>>> {
+        match &self.current {
+            Current::None => None,
+            Current::Error(e) => Some(Err(e.clone())),
+            Current::Record { ts, start, len, off } => Some(Ok(Item::Record(Record {
+                ts: Timestamp(self.adjust.apply(*ts)),
+                cpu: self.cpu,
+                buffer: self.buffer,
+                payload: &self.block()[*start..*start + *len],
+                offset: FileOffset(*off),
+            }))),
+            Current::Lost { ts, count, off } => Some(Ok(Item::Lost(LostEvents {
+                cpu: self.cpu,
+                buffer: self.buffer,
+                ts: Timestamp(self.adjust.apply(*ts)),
+                count: *count,
+                offset: FileOffset(*off),
+            }))),
+        }
+    }
+
+    /// Moves past the current item.
+    pub fn consume(&mut self) {
+        if !self.started {
+            self.started = true;
+        }
+        self.advance();
+    }
+
+    /// The next item, or `None` at the end of the CPU's data.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_item(&mut self) -> Option<Result<Item<'_>>> {
+        if !self.started {
+            self.started = true;
+        }
+        self.advance();
+        self.current()
+    }
+
+    /// Reads the rest of the stream and counts records, lost-event notes and
+    /// errors (a convenience for tests and statistics).
+    pub fn count_all(&mut self) -> (u64, u64, Vec<Error>) {
+        let (mut r, mut l, mut e) = (0, 0, Vec::new());
+        while let Some(it) = self.next_item() {
+            match it {
+                Ok(Item::Record(_)) => r += 1,
+                Ok(Item::Lost(_)) => l += 1,
+                Err(x) => e.push(x),
+            }
+        }
+        (r, l, e)
+    }
+
+    fn file_off(&self, pos: usize) -> u64 {
+        if self.raw_block {
+            self.block_off + pos as u64
+        } else {
+            self.block_off
+        }
+    }
+
+    fn set_error(&mut self, e: Error, fatal: bool) {
+        self.current = Current::Error(self.err(e));
+        if fatal {
+            self.finished = true;
+        }
+    }
+
+    /// Loads the next chunk into `chunk_buf`. Returns false at the end.
+    fn load_chunk(&mut self) -> bool {
+        let Source::Chunks { chunks, error } = self.source else {
+            return false;
+        };
+        if self.chunk_idx >= chunks.len() {
+            if let Some(e) = error.clone() {
+                self.set_error(e, true);
+                return true;
+            }
+            return false;
+        }
+        let ch = chunks[self.chunk_idx];
+        self.chunk_idx += 1;
+        self.block_off = ch.offset;
+        let mut buf = std::mem::take(&mut self.chunk_buf);
+        let r = self
+            .compression
+            .decompress(ch.compressed, ch.uncompressed_size as usize, &mut buf);
+        self.chunk_buf = buf;
+        if let Err(msg) = r {
+            self.set_error(Error::new(ErrorKind::Decompress(msg), ch.offset), true);
+            return true;
+        }
+        self.next_page = 0;
+        true
+    }
+
+    fn advance(&mut self) {
+        self.current = Current::None;
+        if self.finished {
+            return;
+        }
+        loop {
+            if self.in_page {
+                if self.decode_one() {
+                    return;
+                }
+                continue;
+            }
+            if let Some(e) = self.cut_pending.take() {
+                self.cut_reported = true;
+                self.set_error(e, true);
+                return;
+            }
+            // Load the next page.
+            let blen = self.block().len();
+            if self.next_page >= blen {
+                if self.raw_block {
+                    if let (Some(at), false) = (self.cut(), self.cut_reported) {
+                        // The file ends before this CPU's data does.
+                        self.cut_reported = true;
+                        self.set_error(Error::truncated("CPU data", 1, at), true);
+                        return;
+                    }
+                    self.finished = true;
+                    return;
+                }
+                if !self.load_chunk() {
+                    self.finished = true;
+                    return;
+                }
+                if matches!(self.current, Current::Error(_)) {
+                    return;
+                }
+                continue;
+            }
+            let ps = self.page_start_load();
+            if let Some(done) = ps {
+                if done {
+                    return;
+                }
+                continue;
+            }
+        }
+    }
+
+    /// Starts decoding the page at `next_page`. Returns `Some(true)` when an
+    /// item (lost events or an error) is current, `Some(false)` to go on,
+    /// `None` when the page was entered.
+    fn page_start_load(&mut self) -> Option<bool> {
+        let start = self.next_page;
+        let blen = self.block().len();
+        let avail = blen - start;
+        self.next_page = start.saturating_add(self.page_size);
+        let hdr = self.hp.data_offset;
+        let page_off = self.file_off(start);
+        let truncated_page = avail < self.page_size;
+        let cut = match self.source {
+            Source::Raw { cut, .. } | Source::Recovered { cut, .. } => *cut,
+            Source::Chunks { .. } => None,
+        };
+        if truncated_page && cut.is_none() && self.raw_block {
+            // A short last page without truncation: trailing bytes.
+            if avail < hdr {
+                self.set_error(
+                    Error::truncated("ring-buffer page header", (hdr - avail) as u64, page_off),
+                    true,
+                );
+                return Some(true);
+            }
+        }
+        if avail < hdr {
+            let at = cut.unwrap_or(page_off + avail as u64);
+            self.set_error(
+                Error::truncated("ring-buffer page header", (hdr - avail) as u64, at),
+                true,
+            );
+            return Some(true);
+        }
+        let e = self.endian;
+        let blk = self.block();
+        let ts = e.read_u64(blk, start + self.hp.timestamp_offset).unwrap_or(0);
+        let commit = e
+            .read_uint(blk, start + self.hp.commit_offset, self.hp.commit_size)
+            .unwrap_or(0);
+        let len = (commit & COMMIT_MASK) as usize;
+        let lost_count = if commit & MISSED_STORED != 0 {
+            e.read_uint(blk, start + hdr + len, self.hp.commit_size)
+        } else {
+            None
+        };
+        if len > self.page_size - hdr {
+            self.set_error(
+                Error::new(
+                    ErrorKind::CorruptPage(format!(
+                        "commit length {len} exceeds the page data size {}",
+                        self.page_size - hdr
+                    )),
+                    page_off + self.hp.commit_offset as u64,
+                ),
+                false,
+            );
+            return Some(true);
+        }
+        self.page_start = start;
+        self.pos = start + hdr;
+        self.end = start + hdr + len;
+        if self.end > blen {
+            // The file ends inside this page's data.
+            let at = cut.unwrap_or(self.file_off(blen));
+            self.cut_pending = Some(self.err(Error::truncated(
+                "ring-buffer page data",
+                (self.end - blen) as u64,
+                at,
+            )));
+            self.end = blen;
+        } else if truncated_page && cut.is_some() {
+            let at = cut.unwrap_or(0);
+            self.cut_pending = Some(self.err(Error::truncated(
+                "ring-buffer page",
+                (self.page_size - avail) as u64,
+                at,
+            )));
+        }
+        self.ts = ts;
+        self.in_page = true;
+        if commit & MISSED_EVENTS != 0 {
+            self.current = Current::Lost {
+                ts,
+                count: lost_count,
+                off: page_off,
+            };
+            return Some(true);
+        }
+        None
+    }
+
+    /// Decodes the next event of the current page. Returns true when a record
+    /// or error is current; false when the page ended.
+    #[inline]
+    fn decode_one(&mut self) -> bool {
+        let e = self.endian;
+        loop {
+            let pos = self.pos;
+            if pos >= self.end {
+                self.in_page = false;
+                return false;
+            }
+            let blk = self.block();
+            let Some(w) = e.read_u32(blk, pos) else {
+                return self.short_event(pos, 4);
+            };
+            if pos + 4 > self.end {
+                return self.short_event(pos, 4);
+            }
+            let (tl, delta) = if e.is_big() {
+                (w >> 27, u64::from(w & 0x07ff_ffff))
+            } else {
+                (w & 0x1f, u64::from(w >> 5))
+            };
+            match tl {
+                29 => {
+                    if delta == 0 {
+                        // Null padding: the rest of the page is empty.
+                        self.in_page = false;
+                        return false;
+                    }
+                    let Some(len) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
+                        return self.short_event(pos, 8);
+                    };
+                    self.ts = self.ts.wrapping_add(delta);
+                    self.pos = pos.saturating_add(4).saturating_add(len as usize);
+                }
+                30 => {
+                    let Some(ext) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
+                        return self.short_event(pos, 8);
+                    };
+                    self.ts = self
+                        .ts
+                        .wrapping_add((u64::from(ext) << TS_SHIFT).wrapping_add(delta));
+                    self.pos = pos + 8;
+                }
+                31 => {
+                    let Some(ext) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
+                        return self.short_event(pos, 8);
+                    };
+                    let abs = (u64::from(ext) << TS_SHIFT).wrapping_add(delta);
+                    self.ts = abs | (self.ts & (0xf8u64 << 56));
+                    self.pos = pos + 8;
+                }
+                0 => {
+                    let Some(a0) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
+                        return self.short_event(pos, 8);
+                    };
+                    let Some(len) = (a0 as usize).checked_sub(4) else {
+                        let off = self.file_off(pos);
+                        self.in_page = false;
+                        self.set_error(
+                            Error::new(
+                                ErrorKind::CorruptPage(format!("record length {a0} below 4")),
+                                off,
+                            ),
+                            false,
+                        );
+                        return true;
+                    };
+                    let start = pos + 8;
+                    if start + len > self.end {
+                        return self.short_event(pos, start + len - self.end);
+                    }
+                    self.ts = self.ts.wrapping_add(delta);
+                    self.pos = start + ((len + 3) & !3);
+                    self.current = Current::Record {
+                        ts: self.ts,
+                        start,
+                        len,
+                        off: self.file_off(pos),
+                    };
+                    return true;
+                }
+                _ => {
+                    let len = tl as usize * 4;
+                    let start = pos + 4;
+                    if start + len > self.end {
+                        return self.short_event(pos, start + len - self.end);
+                    }
+                    self.ts = self.ts.wrapping_add(delta);
+                    self.pos = start + len;
+                    self.current = Current::Record {
+                        ts: self.ts,
+                        start,
+                        len,
+                        off: self.file_off(pos),
+                    };
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// An event runs past the page's data: truncation if the file was cut
+    /// there, else a corrupt page (the stream goes on with the next page).
+    fn short_event(&mut self, pos: usize, needed: usize) -> bool {
+        self.in_page = false;
+        if let Some(e) = self.cut_pending.take() {
+            self.cut_reported = true;
+            self.set_error(e, true);
+            return true;
+        }
+        let off = self.file_off(pos);
+        self.set_error(
+            Error::new(
+                ErrorKind::CorruptPage(format!(
+                    "event header at page offset {} runs {needed} bytes past the committed data",
+                    pos - self.page_start
+                )),
+                off,
+            ),
+            false,
+        );
+        true
+    }
+}

@@ -1,0 +1,52 @@
+//! Opening input files: the one place that maps memory.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::Path;
+
+/// The bytes of an input file: memory-mapped, or read into memory when
+/// mapping is not possible or not wanted.
+#[derive(Debug)]
+pub enum Input {
+    /// A read-only mapping of the file.
+    Mapped(memmap2::Mmap),
+    /// The file read into memory.
+    Owned(Vec<u8>),
+}
+
+impl Input {
+    /// Opens `path`, mapping it unless `no_mmap` is set or mapping fails
+    /// (e.g. on a pipe).
+    pub fn open(path: &Path, no_mmap: bool) -> std::io::Result<Input> {
+        let mut f = File::open(path)?;
+        if !no_mmap {
+            // SAFETY: the mapping is read-only and private to this process.
+            // If another process truncates or rewrites the file while we
+            // read it, reads may see changed bytes or fault (SIGBUS); trace
+            // files are written once and then analysed, and every reader of
+            // these bytes bounds-checks, so changed bytes cannot cause
+            // undefined behaviour beyond that documented mmap contract.
+            #[allow(unsafe_code)]
+            let m = unsafe { memmap2::Mmap::map(&f) };
+            if let Ok(m) = m {
+                #[cfg(unix)]
+                let _ = m.advise(memmap2::Advice::Sequential);
+                return Ok(Input::Mapped(m));
+            }
+        }
+        let mut v = Vec::new();
+        f.read_to_end(&mut v)?;
+        Ok(Input::Owned(v))
+    }
+}
+
+impl Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Owned(v) => v,
+        }
+    }
+}

@@ -26,7 +26,11 @@ pub struct DumpSummary {
 }
 
 /// Writes every selected event of `trace` to `out`, in time order.
-pub fn dump(trace: &TraceDat<'_>, opts: &DumpOptions, out: &mut dyn Write) -> io::Result<DumpSummary> {
+pub fn dump(
+    trace: &TraceDat<'_>,
+    opts: &DumpOptions,
+    out: &mut dyn Write,
+) -> io::Result<DumpSummary> {
     let mut p = ReportPrinter::new(trace);
     let mut sum = DumpSummary::default();
     let wanted: Vec<bool> = trace

@@ -32,7 +32,11 @@ fn oracle_files() -> Vec<PathBuf> {
         names.sort();
         v.extend(names);
     }
-    assert!(v.len() >= 26, "expected the 26 oracle fixtures, found {}", v.len());
+    assert!(
+        v.len() >= 26,
+        "expected the 26 oracle fixtures, found {}",
+        v.len()
+    );
     v
 }
 
@@ -62,7 +66,8 @@ fn raw_dump_is_byte_identical_to_trace_cmd() {
     let mut failures = Vec::new();
     for f in oracle_files() {
         let data = std::fs::read(&f).unwrap();
-        let expected = zstd::decode_all(&std::fs::read(sibling(&f, ".raw.txt.zst")).unwrap()[..]).unwrap();
+        let expected =
+            zstd::decode_all(&std::fs::read(sibling(&f, ".raw.txt.zst")).unwrap()[..]).unwrap();
         let (got, problems) = raw_dump(&data);
         if problems != 0 {
             failures.push(format!("{}: {problems} errors/warnings", f.display()));
@@ -73,7 +78,10 @@ fn raw_dump_is_byte_identical_to_trace_cmd() {
                 .zip(expected.split(|&b| b == b'\n'))
                 .position(|(a, b)| a != b)
                 .map_or(0, |l| l + 1);
-            failures.push(format!("{}: differs from the oracle at line {line}", f.display()));
+            failures.push(format!(
+                "{}: differs from the oracle at line {line}",
+                f.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -141,7 +149,11 @@ fn counts_per_event_and_cpu_match_trace_cmd() {
         let mut last = 0u64;
         while let Some(it) = m.next_item() {
             if let Ok(Item::Record(r)) = it {
-                assert!(r.ts.0 >= last, "{}: merged order goes back in time", f.display());
+                assert!(
+                    r.ts.0 >= last,
+                    "{}: merged order goes back in time",
+                    f.display()
+                );
                 last = r.ts.0;
                 merged += 1;
             }
@@ -176,9 +188,11 @@ fn truncated_files_give_every_complete_event_then_an_offset() {
         .unwrap();
         let got = String::from_utf8(out).unwrap();
         let got: Vec<&str> = got.lines().skip(1).collect();
-        let full_raw =
-            String::from_utf8(zstd::decode_all(&std::fs::read(dir.join(format!("{full}.raw.txt.zst"))).unwrap()[..]).unwrap())
-                .unwrap();
+        let full_raw = String::from_utf8(
+            zstd::decode_all(&std::fs::read(dir.join(format!("{full}.raw.txt.zst"))).unwrap()[..])
+                .unwrap(),
+        )
+        .unwrap();
         let cpu0: Vec<&str> = full_raw.lines().filter(|l| l.contains(" [000] ")).collect();
         assert!(got.len() > 7000, "{cut}: only {} events", got.len());
         assert_eq!(got[..], cpu0[..got.len()], "{cut}: events before the cut");

@@ -109,7 +109,11 @@ impl IntSpec {
     /// Formats `val` (the argument's bits) as printf would.
     pub fn format(&self, val: u64) -> String {
         let bits = if self.conv == b'c' { 8 } else { self.bits() };
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         let uval = val & mask;
         let (neg, mut digits) = match self.conv {
             b'd' | b'i' => {

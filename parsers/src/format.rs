@@ -17,8 +17,8 @@
 //! declares `char prev_comm[32]` with `size:16`). The `print fmt` text is kept
 //! verbatim for the pretty printer.
 
-use crate::error::{Error, ErrorKind, Result};
 use crate::endian::Endian;
+use crate::error::{Error, ErrorKind, Result};
 use crate::types::EventId;
 use nom::{
     IResult, Parser,
@@ -164,7 +164,11 @@ impl EventFormat {
             }
             if section == 1 || section == 2 || section == 3 {
                 let f = parse_field_line(line, line_off)?;
-                let list = if section == 1 { &mut common } else { &mut fields };
+                let list = if section == 1 {
+                    &mut common
+                } else {
+                    &mut fields
+                };
                 if list.len() >= MAX_FIELDS {
                     return Err(Error::new(
                         ErrorKind::TooLarge {
@@ -242,35 +246,38 @@ type FieldItems<'a> = (&'a [u8], Vec<(&'a [u8], u64)>);
 
 /// nom grammar of one field line: the declaration and its `key:value;` items.
 fn field_line(i: &[u8]) -> IResult<&[u8], FieldItems<'_>> {
-        let (i, _) = space0(i)?;
-        let (i, _) = tag(&b"field"[..])(i)?;
-        let (i, _) = opt(tag(&b" special"[..])).parse(i)?;
-        let (i, _) = nchar(':')(i)?;
-        let (i, decl) = take_till(|c| c == b';')(i)?;
-        let (i, _) = nchar(';')(i)?;
-        let mut items = Vec::new();
-        let mut i = i;
-        loop {
-            let (j, _) = take_while(|c: u8| c == b' ' || c == b'\t')(i)?;
-            if j.is_empty() || j[0] == b'\r' {
-                i = j;
-                break;
-            }
-            let (j, key) = take_while1(|c: u8| c.is_ascii_alphanumeric() || c == b'_')(j)?;
-            let (j, _) = nchar(':')(j)?;
-            let (j, val) = map_res(recognize(preceded(opt(nchar('-')), digit1)), |d: &[u8]| {
+    let (i, _) = space0(i)?;
+    let (i, _) = tag(&b"field"[..])(i)?;
+    let (i, _) = opt(tag(&b" special"[..])).parse(i)?;
+    let (i, _) = nchar(':')(i)?;
+    let (i, decl) = take_till(|c| c == b';')(i)?;
+    let (i, _) = nchar(';')(i)?;
+    let mut items = Vec::new();
+    let mut i = i;
+    loop {
+        let (j, _) = take_while(|c: u8| c == b' ' || c == b'\t')(i)?;
+        if j.is_empty() || j[0] == b'\r' {
+            i = j;
+            break;
+        }
+        let (j, key) = take_while1(|c: u8| c.is_ascii_alphanumeric() || c == b'_')(j)?;
+        let (j, _) = nchar(':')(j)?;
+        let (j, val) = map_res(
+            recognize(preceded(opt(nchar('-')), digit1)),
+            |d: &[u8]| {
                 std::str::from_utf8(d)
                     .ok()
                     .and_then(|s| s.parse::<i64>().ok())
                     .ok_or(())
-            })
-            .parse(j)?;
-            let (j, _) = nchar(';')(j)?;
-            items.push((key, val as u64));
-            i = j;
-        }
-        Ok((i, (decl, items)))
+            },
+        )
+        .parse(j)?;
+        let (j, _) = nchar(';')(j)?;
+        items.push((key, val as u64));
+        i = j;
     }
+    Ok((i, (decl, items)))
+}
 
 /// `field:<decl>; item:val; item:val; ...`
 fn parse_field_line(line: &[u8], off: u64) -> Result<Field> {
@@ -299,14 +306,21 @@ fn parse_field_line(line: &[u8], off: u64) -> Result<Field> {
     let (Some(offset), Some(size)) = (offset, size) else {
         return Err(syntax(
             "field line",
-            format!("missing offset or size: {}", String::from_utf8_lossy(line).trim()),
+            format!(
+                "missing offset or size: {}",
+                String::from_utf8_lossy(line).trim()
+            ),
             off,
         ));
     };
     let decl = String::from_utf8_lossy(decl).trim().to_string();
     let (type_name, name, array_len, array) = split_decl(&decl);
     if name.is_empty() {
-        return Err(syntax("field line", format!("no field name in {decl:?}"), off));
+        return Err(syntax(
+            "field line",
+            format!("no field name in {decl:?}"),
+            off,
+        ));
     }
     let dynamic = type_name.starts_with("__data_loc") || type_name.starts_with("__rel_loc");
     let relative = type_name.starts_with("__rel_loc");
@@ -384,7 +398,8 @@ impl HeaderPage {
     pub fn parse(text: &[u8], base: u64) -> Result<HeaderPage> {
         let fields = parse_field_lines(text, base)?;
         let get = |n: &str| fields.iter().find(|f| f.name == n);
-        let ts = get("timestamp").ok_or_else(|| syntax("header_page", "no timestamp field", base))?;
+        let ts =
+            get("timestamp").ok_or_else(|| syntax("header_page", "no timestamp field", base))?;
         let commit = get("commit").ok_or_else(|| syntax("header_page", "no commit field", base))?;
         let data = get("data").ok_or_else(|| syntax("header_page", "no data field", base))?;
         if !(commit.size == 4 || commit.size == 8) {
@@ -422,7 +437,10 @@ mod tests {
         assert_eq!(f.common_fields.len(), 4);
         assert_eq!(f.fields.len(), 6);
         let c = f.field("prev_comm").unwrap();
-        assert_eq!((c.type_name.as_str(), c.offset, c.size, c.array_len), ("char", 8, 16, Some(16)));
+        assert_eq!(
+            (c.type_name.as_str(), c.offset, c.size, c.array_len),
+            ("char", 8, 16, Some(16))
+        );
         assert!(c.flags.array && c.flags.string && !c.flags.signed);
         let s = f.field("prev_state").unwrap();
         assert!(s.flags.long && s.flags.signed && !s.flags.array);

@@ -183,7 +183,11 @@ impl<'t> ReportPrinter<'t> {
         let ev = &t.formats[idx];
         let _ = write!(out, "{:<21} ", format!("{}:", ev.name));
         if self.plans[idx].is_none() {
-            self.plans[idx] = Some(build_plan(ev, t.ftrace_format_count > idx, ev.name == "bprint"));
+            self.plans[idx] = Some(build_plan(
+                ev,
+                t.ftrace_format_count > idx,
+                ev.name == "bprint",
+            ));
         }
         let e = t.endian;
         let long = t.long_size;
@@ -195,7 +199,19 @@ impl<'t> ReportPrinter<'t> {
         let mut cursor = 0usize;
         for (fi, f) in ev.fields.iter().enumerate() {
             let _ = write!(out, " {}=", f.name);
-            print_field(out, rec.payload, ev, fi, f, plan, &mut cursor, e, long, ks, pk);
+            print_field(
+                out,
+                rec.payload,
+                ev,
+                fi,
+                f,
+                plan,
+                &mut cursor,
+                e,
+                long,
+                ks,
+                pk,
+            );
         }
     }
 
@@ -346,7 +362,10 @@ fn print_conv(
             }
         }
         ConvKind::Pointer => {
-            let c = spec.rfind('p').and_then(|i| spec.as_bytes().get(i + 1)).copied();
+            let c = spec
+                .rfind('p')
+                .and_then(|i| spec.as_bytes().get(i + 1))
+                .copied();
             match c {
                 Some(b'F' | b'f' | b'S' | b's') => match ks.lookup(val) {
                     Some((name, addr)) => {
@@ -413,7 +432,10 @@ fn print_field_raw(
         let string_ok = plan.string_ok.get(fi).copied().unwrap_or(false);
         if f.flags.string && string_ok && is_printable(field_bytes) {
             // "%s" of data + offset: up to the first NUL, wherever it is.
-            let s = bytes.iter().position(|&c| c == 0).map_or(bytes, |n| &bytes[..n]);
+            let s = bytes
+                .iter()
+                .position(|&c| c == 0)
+                .map_or(bytes, |n| &bytes[..n]);
             out.push_str(&String::from_utf8_lossy(s));
         } else {
             out.push_str("ARRAY[");
@@ -430,7 +452,11 @@ fn print_field_raw(
         }
         return;
     }
-    let val = if f.size == 0 { Some(0) } else { f.read_u64(data, e) };
+    let val = if f.size == 0 {
+        Some(0)
+    } else {
+        f.read_u64(data, e)
+    };
     let val = val.unwrap_or(0);
     if f.flags.pointer {
         let _ = write!(out, "0x{val:x}");
@@ -713,7 +739,9 @@ fn arg_field(ev: &EventFormat, arg: &str) -> (Option<usize>, Option<String>) {
         }
         break;
     }
-    let name = a.strip_prefix("REC->").or_else(|| a.strip_prefix("(REC)->"));
+    let name = a
+        .strip_prefix("REC->")
+        .or_else(|| a.strip_prefix("(REC)->"));
     let Some(name) = name else {
         return (None, None);
     };
@@ -729,7 +757,8 @@ mod tests {
 
     #[test]
     fn splits_print_fmt() {
-        let (f, a) = split_print_fmt(r#""(%lx) regs=0x%Lx", REC->__probe_ip, (u64)(REC->x & 3)"#).unwrap();
+        let (f, a) =
+            split_print_fmt(r#""(%lx) regs=0x%Lx", REC->__probe_ip, (u64)(REC->x & 3)"#).unwrap();
         assert_eq!(f, "(%lx) regs=0x%Lx");
         assert_eq!(a, vec!["REC->__probe_ip", "(u64)(REC->x & 3)"]);
     }

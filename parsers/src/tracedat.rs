@@ -127,15 +127,15 @@ impl<'a> TraceDat<'a> {
     /// The event id (`common_type`) of a record payload.
     #[inline]
     pub fn record_event_id(&self, payload: &[u8]) -> Option<EventId> {
-        self.endian.read_u16(payload, 0).map(|v| EventId(u32::from(v)))
+        self.endian
+            .read_u16(payload, 0)
+            .map(|v| EventId(u32::from(v)))
     }
 
     /// The `common_pid` of a record payload (offset 4 on every kernel).
     #[inline]
     pub fn record_pid(&self, payload: &[u8]) -> Option<Pid> {
-        self.endian
-            .read_u32(payload, 4)
-            .map(|v| Pid(v as i32))
+        self.endian.read_u32(payload, 4).map(|v| Pid(v as i32))
     }
 
     /// The saved comm of a pid, as trace-cmd's cmdline lookup gives it.

@@ -12,9 +12,9 @@
 //!          31: absolute time stamp
 //! ```
 
+use super::Record;
 use super::TraceDat;
 use super::meta::{Compression, CpuData, Source, TimeAdjust};
-use super::Record;
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::HeaderPage;
@@ -147,9 +147,7 @@ impl<'t> CpuRecords<'t> {
             cut_reported: false,
         };
         if s.page_size <= s.hp.data_offset {
-            s.current = Current::Error(s.err(
-                Error::invalid("page size", s.page_size, cpu.offset),
-            ));
+            s.current = Current::Error(s.err(Error::invalid("page size", s.page_size, cpu.offset)));
             s.started = true;
             s.finished = true;
         }
@@ -199,7 +197,12 @@ impl<'t> CpuRecords<'t> {
         match &self.current {
             Current::None => None,
             Current::Error(e) => Some(Err(e.clone())),
-            Current::Record { ts, start, len, off } => Some(Ok(Item::Record(Record {
+            Current::Record {
+                ts,
+                start,
+                len,
+                off,
+            } => Some(Ok(Item::Record(Record {
                 ts: Timestamp(self.adjust.apply(*ts)),
                 cpu: self.cpu,
                 buffer: self.buffer,
@@ -375,7 +378,9 @@ impl<'t> CpuRecords<'t> {
         }
         let e = self.endian;
         let blk = self.block();
-        let ts = e.read_u64(blk, start + self.hp.timestamp_offset).unwrap_or(0);
+        let ts = e
+            .read_u64(blk, start + self.hp.timestamp_offset)
+            .unwrap_or(0);
         let commit = e
             .read_uint(blk, start + self.hp.commit_offset, self.hp.commit_size)
             .unwrap_or(0);

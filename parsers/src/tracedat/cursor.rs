@@ -97,10 +97,13 @@ impl<'a> Cursor<'a> {
                 self.pos += n + 1;
                 Ok(s)
             }
-            None => Err(Error::truncated(what, 1, self.base + self.data.len() as u64)),
+            None => Err(Error::truncated(
+                what,
+                1,
+                self.base + self.data.len() as u64,
+            )),
         }
     }
-
 
     /// Moves to absolute file offset `off` (must lie within the data).
     pub(crate) fn seek(&mut self, off: u64, what: &'static str) -> Result<()> {

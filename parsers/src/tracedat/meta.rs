@@ -50,7 +50,12 @@ impl Compression {
         }
     }
 
-    pub(crate) fn decompress(&self, src: &[u8], usize_: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    pub(crate) fn decompress(
+        &self,
+        src: &[u8],
+        usize_: usize,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), String> {
         out.clear();
         match self {
             Compression::None => {
@@ -76,7 +81,9 @@ impl Compression {
                     .map_err(|e| e.to_string())?;
                 let n = d.total_out() as usize;
                 if n != usize_ || st != flate2::Status::StreamEnd {
-                    return Err(format!("decompressed {n} bytes ({st:?}), header says {usize_}"));
+                    return Err(format!(
+                        "decompressed {n} bytes ({st:?}), header says {usize_}"
+                    ));
                 }
                 Ok(())
             }
@@ -284,7 +291,11 @@ impl<'a> Meta<'a> {
         let pos = c.offset();
         let tag = c.cstr("header_page tag")?;
         if tag != b"header_page" {
-            return Err(Error::invalid("header_page tag", String::from_utf8_lossy(tag), pos));
+            return Err(Error::invalid(
+                "header_page tag",
+                String::from_utf8_lossy(tag),
+                pos,
+            ));
         }
         let size = c.u64("header_page size")?;
         let tpos = c.offset();
@@ -300,7 +311,11 @@ impl<'a> Meta<'a> {
         let pos = c.offset();
         let tag = c.cstr("header_event tag")?;
         if tag != b"header_event" {
-            return Err(Error::invalid("header_event tag", String::from_utf8_lossy(tag), pos));
+            return Err(Error::invalid(
+                "header_event tag",
+                String::from_utf8_lossy(tag),
+                pos,
+            ));
         }
         let size = c.u64("header_event size")?;
         let text = c.bytes_u64(size, "header_event text")?;
@@ -312,7 +327,12 @@ impl<'a> Meta<'a> {
         let pos = c.offset();
         let n = c.u32("ftrace format count")?;
         if n > MAX_EVENT_FORMATS {
-            return Err(too_large("ftrace format count", n.into(), MAX_EVENT_FORMATS.into(), pos));
+            return Err(too_large(
+                "ftrace format count",
+                n.into(),
+                MAX_EVENT_FORMATS.into(),
+                pos,
+            ));
         }
         for _ in 0..n {
             let size = c.u64("ftrace format size")?;
@@ -330,14 +350,24 @@ impl<'a> Meta<'a> {
         let pos = c.offset();
         let nsys = c.u32("event system count")?;
         if nsys > MAX_SYSTEMS {
-            return Err(too_large("event system count", nsys.into(), MAX_SYSTEMS.into(), pos));
+            return Err(too_large(
+                "event system count",
+                nsys.into(),
+                MAX_SYSTEMS.into(),
+                pos,
+            ));
         }
         for _ in 0..nsys {
             let system = String::from_utf8_lossy(c.cstr("event system name")?).to_string();
             let npos = c.offset();
             let n = c.u32("event count")?;
             if n > MAX_EVENT_FORMATS {
-                return Err(too_large("event count", n.into(), MAX_EVENT_FORMATS.into(), npos));
+                return Err(too_large(
+                    "event count",
+                    n.into(),
+                    MAX_EVENT_FORMATS.into(),
+                    npos,
+                ));
             }
             for _ in 0..n {
                 let size = c.u64("event format size")?;
@@ -575,7 +605,12 @@ fn parse_v6<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
                 }
                 count += 1;
                 if count > MAX_OPTIONS {
-                    return Err(too_large("option count", count as u64, MAX_OPTIONS as u64, opos));
+                    return Err(too_large(
+                        "option count",
+                        count as u64,
+                        MAX_OPTIONS as u64,
+                        opos,
+                    ));
                 }
             }
             if let Some(n) = m.cpu_count {
@@ -595,7 +630,11 @@ fn parse_v6<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
         if tag.starts_with(b"flyrecord") {
             break;
         }
-        return Err(Error::invalid("section tag", String::from_utf8_lossy(tag), tpos));
+        return Err(Error::invalid(
+            "section tag",
+            String::from_utf8_lossy(tag),
+            tpos,
+        ));
     }
     m.cpu_count = Some(cpus);
     let top = read_flyrecord_v6(m, &mut c, cpus, page_size, "", true)?;
@@ -622,8 +661,10 @@ fn parse_v6<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
         match bc.bytes(10, "flyrecord tag") {
             Ok(t) if t.starts_with(b"flyrecord") => {}
             Ok(t) => {
-                m.warnings
-                    .push(Error::invalid("flyrecord tag", String::from_utf8_lossy(t), tpos).with_buffer(&name));
+                m.warnings.push(
+                    Error::invalid("flyrecord tag", String::from_utf8_lossy(t), tpos)
+                        .with_buffer(&name),
+                );
                 continue;
             }
             Err(e) => {
@@ -736,7 +777,12 @@ impl<'a> Meta<'a> {
         let csize = cc.u32("compressed size")?;
         let usize_ = cc.u32("uncompressed size")?;
         let cdata = cc.bytes_u64(csize.into(), "compressed section data")?;
-        check_ratio(u64::from(usize_), u64::from(csize), MAX_SECTION_UNCOMPRESSED, s.payload)?;
+        check_ratio(
+            u64::from(usize_),
+            u64::from(csize),
+            MAX_SECTION_UNCOMPRESSED,
+            s.payload,
+        )?;
         let mut out = Vec::new();
         self.compression
             .decompress(cdata, usize_ as usize, &mut out)
@@ -771,7 +817,12 @@ fn parse_v7<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
     while next != 0 {
         chain += 1;
         if chain > MAX_OPTION_SECTIONS {
-            return Err(too_large("options section chain", chain as u64, MAX_OPTION_SECTIONS as u64, next));
+            return Err(too_large(
+                "options section chain",
+                chain as u64,
+                MAX_OPTION_SECTIONS as u64,
+                next,
+            ));
         }
         let sec = match m.c(next).and_then(|mut sc| read_section_header(&mut sc)) {
             Ok(s) => s,
@@ -803,7 +854,13 @@ fn parse_v7<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
                 // never compresses options sections).
                 let mut oc = Cursor::new(&v, sec.payload, m.endian);
                 let mut skipped = false;
-                read_options_v7(m, &mut oc, &mut |_, _| skipped = true, &mut section_offsets, &mut next)?;
+                read_options_v7(
+                    m,
+                    &mut oc,
+                    &mut |_, _| skipped = true,
+                    &mut section_offsets,
+                    &mut next,
+                )?;
                 if skipped {
                     m.warnings.push(Error::invalid(
                         "BUFFER option in a compressed options section",
@@ -835,7 +892,8 @@ fn parse_v7<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
         }
         Ok(Some((m.section_payload(&s)?, s.payload)))
     };
-    let (hdr, hoff) = load(m, 16)?.ok_or_else(|| Error::truncated("HEADER_INFO section", 1, first))?;
+    let (hdr, hoff) =
+        load(m, 16)?.ok_or_else(|| Error::truncated("HEADER_INFO section", 1, first))?;
     let mut hc = Cursor::new(&hdr, hoff, m.endian);
     m.read_headers(&mut hc)?;
     if let Some((b, off)) = load(m, 17)? {
@@ -846,22 +904,27 @@ fn parse_v7<'a>(m: &mut Meta<'a>, mut c: Cursor<'a>, page_size: u32) -> Result<V
         let mut bc = Cursor::new(&b, off, m.endian);
         m.read_event_formats(&mut bc)?;
     }
-    let text_section = |m: &mut Meta<'a>, id: u16, wide: bool, what: &'static str| -> Result<Cow<'a, [u8]>> {
-        let Some((b, off)) = load(m, id)? else {
-            return Ok(Cow::Borrowed(&[]));
+    let text_section =
+        |m: &mut Meta<'a>, id: u16, wide: bool, what: &'static str| -> Result<Cow<'a, [u8]>> {
+            let Some((b, off)) = load(m, id)? else {
+                return Ok(Cow::Borrowed(&[]));
+            };
+            let range = {
+                let mut bc = Cursor::new(&b, off, m.endian);
+                let n = if wide {
+                    bc.u64(what)?
+                } else {
+                    u64::from(bc.u32(what)?)
+                };
+                let start = bc.pos();
+                bc.bytes_u64(n, what)?;
+                start..start + n as usize
+            };
+            Ok(match b {
+                Cow::Borrowed(s) => Cow::Borrowed(&s[range]),
+                Cow::Owned(v) => Cow::Owned(v[range].to_vec()),
+            })
         };
-        let range = {
-            let mut bc = Cursor::new(&b, off, m.endian);
-            let n = if wide { bc.u64(what)? } else { u64::from(bc.u32(what)?) };
-            let start = bc.pos();
-            bc.bytes_u64(n, what)?;
-            start..start + n as usize
-        };
-        Ok(match b {
-            Cow::Borrowed(s) => Cow::Borrowed(&s[range]),
-            Cow::Owned(v) => Cow::Owned(v[range].to_vec()),
-        })
-    };
     m.kallsyms = text_section(m, 19, false, "kallsyms")?;
     m.printk = text_section(m, 20, false, "printk formats")?;
     m.cmdlines = text_section(m, 21, true, "saved cmdlines")?;
@@ -907,7 +970,12 @@ fn read_options_v7<'a, 'b>(
         let payload = oc.bytes_u64(size.into(), "option data")?;
         count += 1;
         if count > MAX_OPTIONS {
-            return Err(too_large("option count", count as u64, MAX_OPTIONS as u64, opos));
+            return Err(too_large(
+                "option count",
+                count as u64,
+                MAX_OPTIONS as u64,
+                opos,
+            ));
         }
         match id {
             0 => {
@@ -926,7 +994,11 @@ fn read_options_v7<'a, 'b>(
     Ok(())
 }
 
-fn parse_buffer_v7<'a>(m: &mut Meta<'a>, b: &BufferOpt<'a>, default_page: u32) -> Result<Buffer<'a>> {
+fn parse_buffer_v7<'a>(
+    m: &mut Meta<'a>,
+    b: &BufferOpt<'a>,
+    default_page: u32,
+) -> Result<Buffer<'a>> {
     let mut c = Cursor::new(b.payload, b.off + 6, m.endian);
     let section = c.u64("BUFFER section offset")?;
     let name = String::from_utf8_lossy(c.cstr("buffer name")?).to_string();
@@ -1083,7 +1155,10 @@ mod tests {
 
     #[test]
     fn clocks() {
-        assert_eq!(selected_clock("[local] global counter").as_deref(), Some("local"));
+        assert_eq!(
+            selected_clock("[local] global counter").as_deref(),
+            Some("local")
+        );
         assert_eq!(selected_clock("mono").as_deref(), Some("mono"));
     }
 

@@ -423,56 +423,6 @@ impl HeaderPage {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SCHED_SWITCH: &str = "name: sched_switch\nID: 372\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n\tfield:__data_loc char[] name;\toffset:40;\tsize:4;\tsigned:0;\n\tfield:struct mm_struct * mm;\toffset:48;\tsize:8;\tsigned:0;\n\tfield:char buf[];\toffset:56;\tsize:0;\tsigned:0;\n\nprint fmt: \"prev_comm=%s\", REC->prev_comm\n";
-
-    #[test]
-    fn parses_sched_switch_like_format() {
-        let f = EventFormat::parse("sched", SCHED_SWITCH.as_bytes(), 100).unwrap();
-        assert_eq!(f.name, "sched_switch");
-        assert_eq!(f.id, EventId(372));
-        assert_eq!(f.common_fields.len(), 4);
-        assert_eq!(f.fields.len(), 6);
-        let c = f.field("prev_comm").unwrap();
-        assert_eq!(
-            (c.type_name.as_str(), c.offset, c.size, c.array_len),
-            ("char", 8, 16, Some(16))
-        );
-        assert!(c.flags.array && c.flags.string && !c.flags.signed);
-        let s = f.field("prev_state").unwrap();
-        assert!(s.flags.long && s.flags.signed && !s.flags.array);
-        let n = f.field("name").unwrap();
-        assert!(n.flags.dynamic && n.flags.string && n.flags.array);
-        assert_eq!(n.type_name, "__data_loc char[]");
-        let m = f.field("mm").unwrap();
-        assert!(m.flags.pointer);
-        assert_eq!(m.type_name, "struct mm_struct *");
-        let b = f.field("buf").unwrap();
-        assert!(b.flags.array && b.array_len.is_none() && b.size == 0);
-        assert_eq!(f.print_fmt, "\"prev_comm=%s\", REC->prev_comm");
-    }
-
-    #[test]
-    fn bad_field_line_names_offset() {
-        let t = "name: x\nID: 1\nformat:\n\tfield:int a;\toffset:zz;\tsize:4;\n";
-        let e = EventFormat::parse("s", t.as_bytes(), 1000).unwrap_err();
-        assert_eq!(e.offset.0, 1000 + 22);
-    }
-
-    #[test]
-    fn header_page_both_long_sizes() {
-        let h64 = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
-        let h = HeaderPage::parse(h64, 0).unwrap();
-        assert_eq!((h.commit_size, h.data_offset, h.page_size()), (8, 16, 4096));
-        let h32 = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:12;\tsize:4084;\tsigned:0;\n";
-        let h = HeaderPage::parse(h32, 0).unwrap();
-        assert_eq!((h.commit_size, h.data_offset, h.page_size()), (4, 12, 4096));
-    }
-}
-
 /// Typed reads of a field's value from an event payload.
 impl Field {
     /// The field's value as an unsigned integer (1, 2, 4 or 8 bytes, file byte
@@ -524,5 +474,55 @@ impl Field {
     pub fn read_str<'p>(&self, payload: &'p [u8], endian: Endian) -> Option<&'p [u8]> {
         let b = self.read_bytes(payload, endian)?;
         Some(b.iter().position(|&c| c == 0).map_or(b, |n| &b[..n]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHED_SWITCH: &str = "name: sched_switch\nID: 372\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n\tfield:__data_loc char[] name;\toffset:40;\tsize:4;\tsigned:0;\n\tfield:struct mm_struct * mm;\toffset:48;\tsize:8;\tsigned:0;\n\tfield:char buf[];\toffset:56;\tsize:0;\tsigned:0;\n\nprint fmt: \"prev_comm=%s\", REC->prev_comm\n";
+
+    #[test]
+    fn parses_sched_switch_like_format() {
+        let f = EventFormat::parse("sched", SCHED_SWITCH.as_bytes(), 100).unwrap();
+        assert_eq!(f.name, "sched_switch");
+        assert_eq!(f.id, EventId(372));
+        assert_eq!(f.common_fields.len(), 4);
+        assert_eq!(f.fields.len(), 6);
+        let c = f.field("prev_comm").unwrap();
+        assert_eq!(
+            (c.type_name.as_str(), c.offset, c.size, c.array_len),
+            ("char", 8, 16, Some(16))
+        );
+        assert!(c.flags.array && c.flags.string && !c.flags.signed);
+        let s = f.field("prev_state").unwrap();
+        assert!(s.flags.long && s.flags.signed && !s.flags.array);
+        let n = f.field("name").unwrap();
+        assert!(n.flags.dynamic && n.flags.string && n.flags.array);
+        assert_eq!(n.type_name, "__data_loc char[]");
+        let m = f.field("mm").unwrap();
+        assert!(m.flags.pointer);
+        assert_eq!(m.type_name, "struct mm_struct *");
+        let b = f.field("buf").unwrap();
+        assert!(b.flags.array && b.array_len.is_none() && b.size == 0);
+        assert_eq!(f.print_fmt, "\"prev_comm=%s\", REC->prev_comm");
+    }
+
+    #[test]
+    fn bad_field_line_names_offset() {
+        let t = "name: x\nID: 1\nformat:\n\tfield:int a;\toffset:zz;\tsize:4;\n";
+        let e = EventFormat::parse("s", t.as_bytes(), 1000).unwrap_err();
+        assert_eq!(e.offset.0, 1000 + 22);
+    }
+
+    #[test]
+    fn header_page_both_long_sizes() {
+        let h64 = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
+        let h = HeaderPage::parse(h64, 0).unwrap();
+        assert_eq!((h.commit_size, h.data_offset, h.page_size()), (8, 16, 4096));
+        let h32 = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:12;\tsize:4084;\tsigned:0;\n";
+        let h = HeaderPage::parse(h32, 0).unwrap();
+        assert_eq!((h.commit_size, h.data_offset, h.page_size()), (4, 12, 4096));
     }
 }

@@ -51,6 +51,7 @@
 //! ```
 
 mod file;
+mod layout;
 mod out;
 mod page;
 mod payload;

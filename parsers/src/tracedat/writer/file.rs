@@ -1,31 +1,16 @@
-//! The file layouts (v6 and v7) and the per-CPU record packing.
+//! The writer: its public API, the packing of records into pages and
+//! chunks, and the bookkeeping of buffers and CPUs.
 
+use super::layout::{OPT_BUFFER, SEC_STRINGS, len_u32, push_str};
 use super::out::{Codec, Out};
 use super::page::{MAX_DELTA, MAX_EXTEND, PageBuilder};
-use super::spec::{FileVersion, TraceDatSpec, trace_clock_text};
+use super::spec::{FileVersion, TraceDatSpec};
 use super::{WriterError, WriterResult};
 use crate::types::{Cpu, Timestamp};
 use std::io::{Cursor, Seek, Write};
 
 /// Pages per compression chunk (trace-cmd's `PAGES_IN_CHUNK`).
 const PAGES_IN_CHUNK: usize = 10;
-
-// Option and section ids (trace-cmd-private.h).
-const OPT_DONE: u16 = 0;
-const OPT_CPUSTAT: u16 = 2;
-const OPT_BUFFER: u16 = 3;
-const OPT_TRACECLOCK: u16 = 4;
-const OPT_UNAME: u16 = 5;
-const OPT_CPUCOUNT: u16 = 8;
-const OPT_VERSION: u16 = 9;
-const OPT_TRACEID: u16 = 11;
-const SEC_STRINGS: u16 = 15;
-const SEC_HEADER_INFO: u16 = 16;
-const SEC_FTRACE_EVENTS: u16 = 17;
-const SEC_EVENT_FORMATS: u16 = 18;
-const SEC_KALLSYMS: u16 = 19;
-const SEC_PRINTK: u16 = 20;
-const SEC_CMDLINES: u16 = 21;
 
 /// Streams a trace.dat file to `W`.
 ///
@@ -42,23 +27,23 @@ const SEC_CMDLINES: u16 = 21;
 /// counts, options chain) are patched by seeking back, so `W` must start at
 /// position 0 and support seeking over what was written.
 pub struct TraceDatWriter<W: Write + Seek> {
-    out: Out<W>,
-    spec: TraceDatSpec,
-    codec: Option<Codec>,
-    cpu_count: u32,
-    strings: Vec<u8>,
+    pub(super) out: Out<W>,
+    pub(super) spec: TraceDatSpec,
+    pub(super) codec: Option<Codec>,
+    pub(super) cpu_count: u32,
+    pub(super) strings: Vec<u8>,
     /// v7: where the next options section's offset goes (the header's field,
     /// then the last DONE option's).
-    next_options_at: u64,
+    pub(super) next_options_at: u64,
     /// v6: per buffer, where the BUFFER option's offset field is.
-    v6_buffer_option: Vec<Option<u64>>,
+    pub(super) v6_buffer_option: Vec<Option<u64>>,
     next_buffer: usize,
     cur: Option<BufState>,
     cpu: Option<CpuState>,
     page: PageBuilder,
     chunk: Vec<u8>,
     pages_in_chunk: usize,
-    zbuf: Vec<u8>,
+    pub(super) zbuf: Vec<u8>,
 }
 
 struct BufState {
@@ -117,11 +102,6 @@ impl<W: Write + Seek> TraceDatWriter<W> {
             FileVersion::V7 => w.write_v7_metadata()?,
         }
         Ok(w)
-    }
-
-    /// The spec being written (top buffer moved first).
-    pub fn spec(&self) -> &TraceDatSpec {
-        &self.spec
     }
 
     /// Bytes written so far.
@@ -264,14 +244,15 @@ impl<W: Write + Seek> TraceDatWriter<W> {
         let mut c = self
             .cpu
             .ok_or_else(|| WriterError::Usage("push_lost_events() without begin_cpu()".into()))?;
-        if let Some(n) = count {
-            if self.spec.long_size == 4 && n > u64::from(u32::MAX) {
+        match count {
+            Some(n) if self.spec.long_size == 4 && n > u64::from(u32::MAX) => {
                 return Err(WriterError::OutOfRange {
                     what: "lost events count",
                     value: n,
                     max: u64::from(u32::MAX),
                 });
             }
+            _ => {}
         }
         self.flush_page(&mut c)?;
         self.page.reset(0);
@@ -521,249 +502,6 @@ impl<W: Write + Seek> TraceDatWriter<W> {
         }
         Ok(())
     }
-
-    // ------------------------------------------------------------- metadata
-
-    fn write_initial_header(&mut self) -> WriterResult<()> {
-        let e = self.spec.endian;
-        let mut h = Vec::with_capacity(64);
-        h.extend_from_slice(b"\x17\x08\x44tracing");
-        h.extend_from_slice(match self.spec.version {
-            FileVersion::V6 => b"6\0",
-            FileVersion::V7 => b"7\0",
-        });
-        h.push(u8::from(e.is_big()));
-        h.push(self.spec.user_long_size);
-        h.extend_from_slice(&e.u32_bytes(self.spec.page_size));
-        if self.spec.version == FileVersion::V7 {
-            let (name, version) = Codec::header_strings(self.spec.compression);
-            push_str(&mut h, name);
-            push_str(&mut h, version);
-            self.next_options_at = h.len() as u64;
-            h.extend_from_slice(&[0; 8]);
-        }
-        self.out.write(&h)?;
-        Ok(())
-    }
-
-    fn header_info(&self) -> Vec<u8> {
-        let e = self.spec.endian;
-        let page = self.spec.header_page_bytes();
-        let event = &self.spec.header_event;
-        let mut v = Vec::with_capacity(page.len() + event.len() + 48);
-        v.extend_from_slice(b"header_page\0");
-        v.extend_from_slice(&e.u64_bytes(page.len() as u64));
-        v.extend_from_slice(&page);
-        v.extend_from_slice(b"header_event\0");
-        v.extend_from_slice(&e.u64_bytes(event.len() as u64));
-        v.extend_from_slice(event);
-        v
-    }
-
-    fn ftrace_events(&self) -> WriterResult<Vec<u8>> {
-        let e = self.spec.endian;
-        let mut v = Vec::new();
-        v.extend_from_slice(&e.u32_bytes(len_u32(self.spec.ftrace_formats.len())?));
-        for f in &self.spec.ftrace_formats {
-            v.extend_from_slice(&e.u64_bytes(f.len() as u64));
-            v.extend_from_slice(f);
-        }
-        Ok(v)
-    }
-
-    fn event_formats(&self) -> WriterResult<Vec<u8>> {
-        let e = self.spec.endian;
-        let mut v = Vec::new();
-        v.extend_from_slice(&e.u32_bytes(len_u32(self.spec.systems.len())?));
-        for (system, formats) in &self.spec.systems {
-            push_str(&mut v, system);
-            v.extend_from_slice(&e.u32_bytes(len_u32(formats.len())?));
-            for f in formats {
-                v.extend_from_slice(&e.u64_bytes(f.len() as u64));
-                v.extend_from_slice(f);
-            }
-        }
-        Ok(v)
-    }
-
-    fn sized_u32(&self, text: &[u8]) -> WriterResult<Vec<u8>> {
-        let mut v = Vec::with_capacity(text.len() + 4);
-        v.extend_from_slice(&self.spec.endian.u32_bytes(len_u32(text.len())?));
-        v.extend_from_slice(text);
-        Ok(v)
-    }
-
-    fn cmdlines(&self) -> Vec<u8> {
-        let text = self.spec.cmdlines_text();
-        let mut v = Vec::with_capacity(text.len() + 8);
-        v.extend_from_slice(&self.spec.endian.u64_bytes(text.len() as u64));
-        v.extend_from_slice(&text);
-        v
-    }
-
-    /// The options every file carries, in trace-cmd's order: TRACECLOCK,
-    /// UNAME, VERSION, TRACEID, CPUSTAT (per buffer, per CPU), then the
-    /// caller's extra options.
-    fn common_options(&self) -> Vec<(u16, Vec<u8>)> {
-        let e = self.spec.endian;
-        let mut opts = Vec::new();
-        opts.push((OPT_TRACECLOCK, cstr(&trace_clock_text(&self.spec.clock))));
-        if let Some(u) = &self.spec.uname {
-            opts.push((OPT_UNAME, cstr(u)));
-        }
-        if let Some(v) = &self.spec.tracecmd_version {
-            opts.push((OPT_VERSION, cstr(v)));
-        }
-        if let Some(id) = self.spec.trace_id {
-            opts.push((OPT_TRACEID, e.u64_bytes(id).to_vec()));
-        }
-        for b in &self.spec.buffers {
-            if b.cpustats.is_empty() {
-                continue;
-            }
-            if !b.name.is_empty() {
-                opts.push((OPT_CPUSTAT, cstr(&format!("\nBuffer: {}\n\n", b.name))));
-            }
-            let mut stats: Vec<&(u32, String)> = b.cpustats.iter().collect();
-            stats.sort_by_key(|(cpu, _)| *cpu);
-            for (_, text) in stats {
-                opts.push((OPT_CPUSTAT, cstr(text)));
-            }
-        }
-        opts.extend(self.spec.extra_options.iter().cloned());
-        opts
-    }
-
-    fn write_v6_metadata(&mut self) -> WriterResult<()> {
-        let e = self.spec.endian;
-        let mut v = self.header_info();
-        v.extend_from_slice(&self.ftrace_events()?);
-        v.extend_from_slice(&self.event_formats()?);
-        v.extend_from_slice(&self.sized_u32(&self.spec.kallsyms)?);
-        v.extend_from_slice(&self.sized_u32(&self.spec.printk)?);
-        v.extend_from_slice(&self.cmdlines());
-        v.extend_from_slice(&e.u32_bytes(self.cpu_count));
-        v.extend_from_slice(b"options  \0");
-        for (id, data) in self.common_options() {
-            push_option(&mut v, e, id, &data)?;
-        }
-        let base = self.out.pos();
-        for i in 0..self.spec.buffers.len() {
-            let name = &self.spec.buffers[i].name;
-            if name.is_empty() {
-                continue;
-            }
-            let mut data = vec![0; 8];
-            push_str(&mut data, name);
-            push_option(&mut v, e, OPT_BUFFER, &data)?;
-            self.v6_buffer_option[i] = Some(base + (v.len() - data.len()) as u64);
-        }
-        v.extend_from_slice(&e.u16_bytes(OPT_DONE));
-        self.out.write(&v)?;
-        if self.spec.buffers.first().is_none_or(|b| !b.name.is_empty()) {
-            // No top buffer: trace-cmd still writes its (empty) CPU table.
-            self.write_v6_flyrecord()?;
-        }
-        Ok(())
-    }
-
-    /// Writes a `flyrecord` tag, a zeroed CPU table and the clock; returns
-    /// the table's position.
-    fn write_v6_flyrecord(&mut self) -> WriterResult<u64> {
-        let e = self.spec.endian;
-        self.out.write(b"flyrecord\0")?;
-        let table_at = self.out.pos();
-        self.out.zeros(u64::from(self.cpu_count) * 16)?;
-        let clock = format!("[{}]", self.spec.clock);
-        self.out.write(&e.u64_bytes(clock.len() as u64))?;
-        self.out.write(clock.as_bytes())?;
-        Ok(table_at)
-    }
-
-    fn write_v7_metadata(&mut self) -> WriterResult<()> {
-        let e = self.spec.endian;
-        let mut offsets = Vec::new();
-        let sections: [(u16, &str, Vec<u8>); 5] = [
-            (SEC_HEADER_INFO, "headers", self.header_info()),
-            (SEC_FTRACE_EVENTS, "ftrace events", self.ftrace_events()?),
-            (SEC_EVENT_FORMATS, "events format", self.event_formats()?),
-            (SEC_KALLSYMS, "kallsyms", self.sized_u32(&self.spec.kallsyms)?),
-            (SEC_PRINTK, "printk", self.sized_u32(&self.spec.printk)?),
-        ];
-        for (id, desc, payload) in sections {
-            let desc = self.add_string(desc);
-            let at = self.write_meta_section(id, desc, &payload)?;
-            offsets.push((id, e.u64_bytes(at).to_vec()));
-        }
-        let desc = self.add_string("command lines");
-        let cmdlines_at = self.write_meta_section(SEC_CMDLINES, desc, &self.cmdlines())?;
-        let mut opts = offsets;
-        opts.extend(self.common_options());
-        opts.push((SEC_CMDLINES, e.u64_bytes(cmdlines_at).to_vec()));
-        opts.push((OPT_CPUCOUNT, e.u32_bytes(self.cpu_count).to_vec()));
-        self.write_options_section(&opts)
-    }
-
-    // ------------------------------------------------------------- sections
-
-    fn add_string(&mut self, s: &str) -> i32 {
-        let at = self.strings.len() as i32;
-        push_str(&mut self.strings, s);
-        at
-    }
-
-    /// Writes a v7 section header; returns the position after it.
-    fn write_section_header(&mut self, id: u16, flags: u16, desc: i32, size: u64) -> WriterResult<u64> {
-        let e = self.spec.endian;
-        let mut h = [0u8; 16];
-        h[..2].copy_from_slice(&e.u16_bytes(id));
-        h[2..4].copy_from_slice(&e.u16_bytes(flags));
-        h[4..8].copy_from_slice(&e.u32_bytes(desc as u32));
-        h[8..].copy_from_slice(&e.u64_bytes(size));
-        self.out.write(&h)?;
-        Ok(self.out.pos())
-    }
-
-    /// Writes a metadata section, compressed as one block when the file is;
-    /// returns its offset.
-    fn write_meta_section(&mut self, id: u16, desc: i32, payload: &[u8]) -> WriterResult<u64> {
-        let at = self.out.pos();
-        match self.codec.as_mut() {
-            Some(codec) => {
-                let mut z = std::mem::take(&mut self.zbuf);
-                codec.compress(payload, &mut z)?;
-                let e = self.spec.endian;
-                self.write_section_header(id, 1, desc, 8 + z.len() as u64)?;
-                self.out.write(&e.u32_bytes(len_u32(z.len())?))?;
-                self.out.write(&e.u32_bytes(len_u32(payload.len())?))?;
-                self.out.write(&z)?;
-                self.zbuf = z;
-            }
-            None => {
-                self.write_section_header(id, 0, desc, payload.len() as u64)?;
-                self.out.write(payload)?;
-            }
-        }
-        Ok(at)
-    }
-
-    /// Writes an options section ending with DONE, linked from the previous
-    /// one (or from the header).
-    fn write_options_section(&mut self, opts: &[(u16, Vec<u8>)]) -> WriterResult<()> {
-        let e = self.spec.endian;
-        let start = self.out.pos();
-        self.out.patch(self.next_options_at, &e.u64_bytes(start))?;
-        let mut v = Vec::new();
-        for (id, data) in opts {
-            push_option(&mut v, e, *id, data)?;
-        }
-        push_option(&mut v, e, OPT_DONE, &[0; 8])?;
-        let desc = self.add_string("options");
-        let body = self.write_section_header(0, 0, desc, v.len() as u64)?;
-        self.next_options_at = body + v.len() as u64 - 8;
-        self.out.write(&v)?;
-        Ok(())
-    }
 }
 
 impl TraceDatWriter<Cursor<Vec<u8>>> {
@@ -776,30 +514,4 @@ impl TraceDatWriter<Cursor<Vec<u8>>> {
         data(&mut w)?;
         Ok(w.finish()?.into_inner())
     }
-}
-
-fn len_u32(n: usize) -> WriterResult<u32> {
-    u32::try_from(n).map_err(|_| WriterError::OutOfRange {
-        what: "length",
-        value: n as u64,
-        max: u64::from(u32::MAX),
-    })
-}
-
-fn push_str(v: &mut Vec<u8>, s: &str) {
-    v.extend_from_slice(s.as_bytes());
-    v.push(0);
-}
-
-fn cstr(s: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 1);
-    push_str(&mut v, s);
-    v
-}
-
-fn push_option(v: &mut Vec<u8>, e: crate::Endian, id: u16, data: &[u8]) -> WriterResult<()> {
-    v.extend_from_slice(&e.u16_bytes(id));
-    v.extend_from_slice(&e.u32_bytes(len_u32(data.len())?));
-    v.extend_from_slice(data);
-    Ok(())
 }

@@ -97,7 +97,9 @@ impl Codec {
             Compression::Zlib => {
                 let l = level.unwrap_or(9);
                 if !(0..=9).contains(&l) {
-                    return Err(WriterError::InvalidSpec(format!("zlib level {l} not in 0..=9")));
+                    return Err(WriterError::InvalidSpec(format!(
+                        "zlib level {l} not in 0..=9"
+                    )));
                 }
                 Some(Codec::Zlib(flate2::Compression::new(l as u32)))
             }

@@ -216,7 +216,7 @@ impl PageBuilder {
                 "a discarded-event padding needs a non-zero delta".into(),
             ));
         }
-        if len < 4 || len % 4 != 0 {
+        if len < 4 || len & 3 != 0 {
             return Err(WriterError::InvalidSpec(format!(
                 "padding length {len} must be a multiple of 4, at least 4"
             )));
@@ -276,7 +276,7 @@ impl PageBuilder {
     /// Flags the page as following lost events (`MISSED_EVENTS`, bit 31 of
     /// `commit`). With `Some(count)` the count is also stored as a `long`
     /// right after the data (`MISSED_STORED`, bit 30), which needs `long`
-    /// bytes of room. `None` clears nothing: it means "an unknown number".
+    /// bytes of room; with `None` only bit 31 is set ("an unknown number").
     pub fn set_missed_events(&mut self, count: Option<u64>) -> WriterResult<()> {
         match count {
             None => self.missed = Missed::Unknown,
@@ -464,7 +464,13 @@ mod tests {
         b.set_missed_events(Some(1234)).unwrap();
         assert_eq!(b.remaining(), 240 - 16 - 8);
         let err = b.push_data(0, &[0; 220]).unwrap_err();
-        assert!(matches!(err, WriterError::PageFull { needed: 228, available: 216 }));
+        assert!(matches!(
+            err,
+            WriterError::PageFull {
+                needed: 228,
+                available: 216
+            }
+        ));
         b.push_null_padding().unwrap();
         let p = b.finish().to_vec();
         let commit = Endian::Little.read_u64(&p, 8).unwrap();

@@ -84,7 +84,6 @@ pub enum Compression {
 pub(crate) struct BufferSpec {
     pub(crate) name: String,
     pub(crate) cpus: u32,
-    pub(crate) cpustats: Vec<(u32, String)>,
 }
 
 /// Everything a trace file holds apart from the records: byte order, `long`
@@ -112,6 +111,7 @@ pub struct TraceDatSpec {
     pub(crate) tracecmd_version: Option<String>,
     pub(crate) trace_id: Option<u64>,
     pub(crate) extra_options: Vec<(u16, Vec<u8>)>,
+    pub(crate) cpustats: Vec<(String, u32, String)>,
     pub(crate) cpu_count: Option<u32>,
     pub(crate) buffers: Vec<BufferSpec>,
 }
@@ -141,6 +141,7 @@ impl TraceDatSpec {
             tracecmd_version: None,
             trace_id: None,
             extra_options: Vec::new(),
+            cpustats: Vec::new(),
             cpu_count: None,
             buffers: Vec::new(),
         }
@@ -268,17 +269,16 @@ impl TraceDatSpec {
         self.buffers.push(BufferSpec {
             name: name.to_string(),
             cpus,
-            cpustats: Vec::new(),
         });
         self
     }
 
-    /// The `CPUSTAT` text of one CPU of a declared buffer (the
-    /// `per_cpu/cpuN/stats` file). Ignored for an undeclared buffer.
+    /// The `CPUSTAT` text of one CPU of a buffer (its `per_cpu/cpuN/stats`
+    /// file). Written per buffer, in CPU order, an instance's after a
+    /// `"\nBuffer: <name>\n\n"` entry, as trace-cmd does.
     pub fn cpustat(mut self, buffer: &str, cpu: Cpu, text: &str) -> Self {
-        if let Some(b) = self.buffers.iter_mut().find(|b| b.name == buffer) {
-            b.cpustats.push((cpu.0, text.to_string()));
-        }
+        self.cpustats
+            .push((buffer.to_string(), cpu.0, text.to_string()));
         self
     }
 
@@ -309,7 +309,10 @@ impl TraceDatSpec {
     pub(crate) fn validate(&mut self) -> WriterResult<()> {
         let bad = |m: String| Err(WriterError::InvalidSpec(m));
         if self.long_size != 4 && self.long_size != 8 {
-            return bad(format!("kernel long size must be 4 or 8, not {}", self.long_size));
+            return bad(format!(
+                "kernel long size must be 4 or 8, not {}",
+                self.long_size
+            ));
         }
         if !self.page_size.is_power_of_two() || !(256..=1 << 27).contains(&self.page_size) {
             return bad(format!(
@@ -337,6 +340,15 @@ impl TraceDatSpec {
                 "cpu count {} is below a buffer's CPU count {max}",
                 self.effective_cpu_count()
             ));
+        }
+        for (buffer, cpu, _) in &self.cpustats {
+            match self.buffers.iter().find(|b| &b.name == buffer) {
+                None => return bad(format!("CPUSTAT for undeclared buffer {buffer:?}")),
+                Some(b) if *cpu >= b.cpus => {
+                    return bad(format!("CPUSTAT for CPU {cpu} of buffer {buffer:?}"));
+                }
+                Some(_) => {}
+            }
         }
         for (system, _) in &self.systems {
             if system.contains('\0') {
@@ -387,10 +399,17 @@ mod tests {
         };
         let base = || TraceDatSpec::new(Endian::Little, 8);
         assert!(ok(base().page_size(3000)).is_err());
-        assert!(ok(base().version(FileVersion::V6).compression(Compression::Zstd)).is_err());
+        assert!(
+            ok(base()
+                .version(FileVersion::V6)
+                .compression(Compression::Zstd))
+            .is_err()
+        );
         assert!(ok(base().buffer("a", 1).buffer("a", 2)).is_err());
         assert!(ok(base().buffer("", 4).cpu_count(2)).is_err());
         assert!(ok(base().clock("a b")).is_err());
+        assert!(ok(base().buffer("", 1).cpustat("x", Cpu(0), "")).is_err());
+        assert!(ok(base().buffer("", 1).cpustat("", Cpu(1), "")).is_err());
         assert!(ok(TraceDatSpec::new(Endian::Big, 2)).is_err());
         let s = ok(base().buffer("x", 1).buffer("", 2)).unwrap();
         assert_eq!(s.buffers[0].name, "");

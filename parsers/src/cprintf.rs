@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(f("%Lx", 0x380005a7f38), "380005a7f38");
         assert_eq!(f("%x", 0x1_0000_00ff), "ff");
         assert_eq!(f("%08x", 0xab), "000000ab");
-        assert_eq!(f("%-5d|", 42), "42   |");
+        assert_eq!(f("%-5d", 42), "42   ");
         assert_eq!(f("%5d", 42), "   42");
         assert_eq!(f("%#x", 255), "0xff");
         assert_eq!(f("%#x", 0), "0");

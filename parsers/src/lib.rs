@@ -11,7 +11,7 @@
 //! let bytes = std::fs::read("trace.dat").unwrap();
 //! let trace = TraceDat::parse(&bytes).unwrap();
 //! let mut events = trace.merged_records();
-//! while let Some(rec) = events.next_record().transpose() {
+//! while let Some(rec) = events.next_record() {
 //!     let rec = rec.unwrap();
 //!     println!("{} cpu{} {}", rec.ts, rec.cpu, rec.payload.len());
 //! }

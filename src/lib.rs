@@ -1,10 +1,29 @@
 //! mmrace: finds address-space races between context switches and TLB
 //! maintenance in Linux kernel traces.
 //!
-//! The library holds the analysis; the `mmrace` binary wires it to the
-//! command line. Trace files are read by `mmrace-parsers`.
+//! Data flow (race-model.md §3):
+//!
+//! ```text
+//! records ──profile (compiled per event id)──▶ role events (ingest)
+//!         ──replay: per-CPU in parallel, then cross-CPU──▶ findings
+//!         ──INV-7 gate, coverage──▶ Analysis (serde Serialize)
+//! ```
+//!
+//! Entry points for the CLI: [`analysis::analyze`] (a parsed trace.dat),
+//! [`analysis::analyze_records`] (a merged record
+//! stream + the file's formats), [`analysis::analyze_ingested`],
+//! [`profile::Profile::parse`] (`--profile FILE`), and [`synth::build`] /
+//! [`synth::write`] (`mmrace synth`).
 
+pub mod analysis;
+pub mod detect;
 pub mod dump;
+pub mod finding;
+pub mod ingest;
 pub mod input;
+pub mod model;
+pub mod profile;
+pub mod replay;
+pub mod synth;
 
 pub use mmrace_parsers as parsers;

@@ -1,0 +1,175 @@
+//! Ingest: raw trace records → per-CPU streams of role [`Event`]s.
+//!
+//! Records are pushed in merged-stream order (the order `trace-cmd report`
+//! prints them); each gets its [`EventIndex`] from that order, is classified
+//! by the [`CompiledProfile`] (a table lookup, no allocation) and its roles
+//! are appended to its CPU's stream. Lost-events markers become per-CPU
+//! [`LostSpan`]s, which the INV-7 gate uses.
+//!
+//! ```
+//! # use mmrace::ingest::Ingest;
+//! # use mmrace::profile::Profile;
+//! # use mmrace_parsers::{Endian, types::{Cpu, Timestamp}};
+//! let profile = Profile::builtin("mmctx").unwrap().compile(&[], Endian::Little);
+//! let mut ingest = Ingest::new(&profile);
+//! ingest.push_record(Timestamp(5), Cpu(0), &[0u8; 8]);
+//! ingest.push_lost(Cpu(0), Timestamp(9), Some(3));
+//! let trace = ingest.finish();
+//! assert_eq!(trace.records, 1);
+//! ```
+
+use mmrace_parsers::types::{Cpu, Timestamp};
+use serde::Serialize;
+
+use crate::model::{Event, EventIndex, EventRef, RoleKind};
+use crate::profile::CompiledProfile;
+
+/// Records from CPUs numbered at or above this are counted but not analysed.
+pub const MAX_CPU: u32 = 1 << 16;
+
+/// Events lost by one CPU's ring buffer between two timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LostSpan {
+    /// Timestamp of the last record before the loss on that CPU (0: none).
+    #[serde(serialize_with = "crate::model::ser_ts")]
+    pub from: Timestamp,
+    /// Timestamp at which the loss was reported (the next record's page).
+    #[serde(serialize_with = "crate::model::ser_ts")]
+    pub to: Timestamp,
+    /// How many events were lost, when known.
+    pub count: Option<u64>,
+}
+
+/// One CPU's role events and lost spans.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CpuEvents {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// Role events in stream order.
+    pub events: Vec<Event>,
+    /// Lost-event spans.
+    pub lost: Vec<LostSpan>,
+    /// Timestamp of the CPU's last record (mapped or not).
+    pub last_ts: Option<Timestamp>,
+}
+
+/// The ingested trace: what the replay consumes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IngestedTrace {
+    /// Per CPU, ordered by CPU number (only CPUs that had records or losses).
+    pub cpus: Vec<CpuEvents>,
+    /// Records pushed (mapped or not).
+    pub records: u64,
+    /// Role occurrences by [`RoleKind::index`].
+    pub role_counts: [u64; RoleKind::ALL.len()],
+    /// Records of CPUs at or above [`MAX_CPU`] (ignored).
+    pub ignored_records: u64,
+    /// Last timestamp of any record.
+    pub last_ts: Timestamp,
+}
+
+impl IngestedTrace {
+    /// Builds a trace directly from role events (tests, and sources that
+    /// classify by themselves). Events are grouped by CPU keeping their
+    /// order; `records` is set to the number of events.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> IngestedTrace {
+        let mut t = IngestedTrace::default();
+        let mut slots: Vec<Option<usize>> = Vec::new();
+        for e in events {
+            t.records += 1;
+            t.role_counts[e.role.kind().index()] += 1;
+            t.last_ts = t.last_ts.max(e.at.ts);
+            let i = slot(&mut t.cpus, &mut slots, e.at.cpu);
+            let c = &mut t.cpus[i];
+            c.last_ts = Some(c.last_ts.map_or(e.at.ts, |x| x.max(e.at.ts)));
+            c.events.push(e);
+        }
+        t.cpus.sort_by_key(|c| c.cpu);
+        t
+    }
+}
+
+fn slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu) -> usize {
+    let n = cpu.0 as usize;
+    if slots.len() <= n {
+        slots.resize(n + 1, None);
+    }
+    match slots[n] {
+        Some(i) => i,
+        None => {
+            cpus.push(CpuEvents {
+                cpu,
+                ..CpuEvents::default()
+            });
+            slots[n] = Some(cpus.len() - 1);
+            cpus.len() - 1
+        }
+    }
+}
+
+/// Builds an [`IngestedTrace`] from records pushed in merged order.
+#[derive(Debug)]
+pub struct Ingest<'p> {
+    profile: &'p CompiledProfile,
+    trace: IngestedTrace,
+    slots: Vec<Option<usize>>,
+}
+
+impl<'p> Ingest<'p> {
+    /// Starts an ingest with a profile compiled for the trace.
+    pub fn new(profile: &'p CompiledProfile) -> Ingest<'p> {
+        Ingest {
+            profile,
+            trace: IngestedTrace::default(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Pushes the next record of the merged stream (payload starting with
+    /// the common fields).
+    #[inline]
+    pub fn push_record(&mut self, ts: Timestamp, cpu: Cpu, payload: &[u8]) {
+        let index = EventIndex(self.trace.records);
+        self.trace.records += 1;
+        self.trace.last_ts = self.trace.last_ts.max(ts);
+        if cpu.0 >= MAX_CPU {
+            self.trace.ignored_records += 1;
+            return;
+        }
+        let i = slot(&mut self.trace.cpus, &mut self.slots, cpu);
+        let at = EventRef { ts, index, cpu };
+        let counts = &mut self.trace.role_counts;
+        let c = &mut self.trace.cpus[i];
+        c.last_ts = Some(ts);
+        self.profile.classify(payload, |common_pid, role| {
+            counts[role.kind().index()] += 1;
+            c.events.push(Event {
+                at,
+                common_pid,
+                role,
+            });
+        });
+    }
+
+    /// Reports that `cpu` lost events (`count` when known) before the record
+    /// at `ts`.
+    pub fn push_lost(&mut self, cpu: Cpu, ts: Timestamp, count: Option<u64>) {
+        if cpu.0 >= MAX_CPU {
+            return;
+        }
+        let i = slot(&mut self.trace.cpus, &mut self.slots, cpu);
+        let c = &mut self.trace.cpus[i];
+        let from = c.last_ts.unwrap_or(Timestamp(0));
+        c.lost.push(LostSpan {
+            from,
+            to: ts.max(from),
+            count,
+        });
+    }
+
+    /// Finishes: CPUs sorted by number.
+    pub fn finish(mut self) -> IngestedTrace {
+        self.trace.cpus.sort_by_key(|c| c.cpu);
+        self.trace
+    }
+}

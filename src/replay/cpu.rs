@@ -1,0 +1,715 @@
+//! Phase 1: the per-CPU replay (race-model.md §3.1 "state replayed").
+//!
+//! One CPU's role stream drives {current task and its mm, loaded mm with
+//! provenance, pending deferred switch, switching window, in-user interval}.
+//! The CPU-local invariants INV-1 and INV-1a are decided here; everything
+//! the cross-CPU phase needs is recorded as compact facts.
+
+use mmrace_parsers::types::{Cpu, Pid, Timestamp};
+
+use super::tasks::TaskTable;
+use crate::finding::{Cause, ChainLink, Finding, Interval, Invariant, SuspectReason, TaskRef};
+use crate::ingest::{CpuEvents, LostSpan};
+use crate::model::{DeferKind, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, Tracked};
+
+/// The CPU state after an event, for cross-CPU "what was c doing at t" queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seg {
+    /// The event after which this state holds.
+    pub at: EventRef,
+    /// Loaded mm.
+    pub hw: Option<Mm>,
+    /// Where the loaded mm was last set.
+    pub hw_at: Option<EventRef>,
+    /// Whether the loaded mm was observed.
+    pub hw_observed: bool,
+    /// Running a kernel thread on a borrowed mm.
+    pub lazy: bool,
+    /// Between a switch request to this mm and its load.
+    pub switching_to: Option<Mm>,
+}
+
+/// An observed load of an mm (including deferred completions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoadFact {
+    pub at: EventRef,
+    pub mm: Mm,
+    pub flushed: Option<bool>,
+    pub deferred_completion: bool,
+}
+
+/// A deferred switch completion (per-mm flag consumer candidates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeferDone {
+    pub at: EventRef,
+    pub mm: Mm,
+    pub pid: Option<Pid>,
+    /// This CPU's own request, when it had one pending for this mm.
+    pub req: Option<EventRef>,
+}
+
+/// A flush request by this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FlushReq {
+    pub at: EventRef,
+    pub mm: Mm,
+}
+
+/// A flush completion on this CPU (or broadcast).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Completion {
+    pub start: EventRef,
+    pub done: EventRef,
+    pub mm: Mm,
+    pub all_cpus: bool,
+}
+
+/// A PTE update window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PteWindow {
+    pub begin: EventRef,
+    pub end: Option<EventRef>,
+    pub mm: Mm,
+    pub addr: u64,
+    pub lazy: bool,
+}
+
+/// A user-mode interval U(t, c) (race-model.md §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UserIv {
+    pub pid: Pid,
+    pub mm: Option<Mm>,
+    pub start: EventRef,
+    pub end: Option<EventRef>,
+}
+
+/// An INV-1 finding that a per-mm deferral may explain (INV-1b, decided
+/// across CPUs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MmFlagCandidate {
+    pub finding: usize,
+    pub mm: Mm,
+    pub req: EventRef,
+    pub skipped: Option<EventRef>,
+    pub user: EventRef,
+    pub pid: Pid,
+}
+
+/// Everything phase 1 learns about one CPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CpuFacts {
+    pub cpu: Cpu,
+    pub findings: Vec<Finding>,
+    pub mmflag: Vec<MmFlagCandidate>,
+    pub segs: Vec<Seg>,
+    pub loads: Vec<LoadFact>,
+    pub defer_done: Vec<DeferDone>,
+    pub flush_reqs: Vec<FlushReq>,
+    pub flush_deferred: Vec<FlushReq>,
+    pub completions: Vec<Completion>,
+    pub pte: Vec<PteWindow>,
+    pub user: Vec<UserIv>,
+    pub lost: Vec<LostSpan>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cur {
+    pid: Pid,
+    mm: Option<Tracked<Mm>>,
+    since: EventRef,
+    prev: Pid,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    kind: DeferKind,
+    task: Pid,
+    prev_mm: Option<Mm>,
+    mm: Mm,
+    req: EventRef,
+    /// The switch that lost a per-thread flag: (event, from, to).
+    lost_switch: Option<(EventRef, Pid, Pid)>,
+    skipped: Option<EventRef>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hw {
+    mm: Tracked<Mm>,
+    deferred_completion: bool,
+}
+
+struct State<'t> {
+    tasks: &'t TaskTable,
+    infer_loads: bool,
+    trace_end: Timestamp,
+    cur: Option<Cur>,
+    hw: Option<Hw>,
+    switching_to: Option<Mm>,
+    pending: Option<Pending>,
+    user: Option<UserIv>,
+    inv1_open: Option<usize>,
+    last_switch: Option<(Pid, Pid)>,
+    pte_stack: Vec<(EventRef, Mm, u64, bool)>,
+    flush_stack: Vec<(EventRef, Mm, bool)>,
+    out: CpuFacts,
+}
+
+/// Replays one CPU. `infer_loads`: the trace has no load events, so the loaded
+/// mm is inferred at every switch to a user task.
+pub(crate) fn replay_cpu(
+    ev: &CpuEvents,
+    tasks: &TaskTable,
+    infer_loads: bool,
+    trace_end: Timestamp,
+) -> CpuFacts {
+    let mut s = State {
+        tasks,
+        infer_loads,
+        trace_end,
+        cur: None,
+        hw: None,
+        switching_to: None,
+        pending: None,
+        user: None,
+        inv1_open: None,
+        last_switch: None,
+        pte_stack: Vec::new(),
+        flush_stack: Vec::new(),
+        out: CpuFacts {
+            cpu: ev.cpu,
+            findings: Vec::new(),
+            mmflag: Vec::new(),
+            segs: Vec::new(),
+            loads: Vec::new(),
+            defer_done: Vec::new(),
+            flush_reqs: Vec::new(),
+            flush_deferred: Vec::new(),
+            completions: Vec::new(),
+            pte: Vec::new(),
+            user: Vec::new(),
+            lost: ev.lost.clone(),
+        },
+    };
+    for e in &ev.events {
+        s.step(e.at, e.role);
+    }
+    s.finish();
+    s.out
+}
+
+fn tracked_value(m: Mm, at: EventRef, observed: bool) -> Tracked<Mm> {
+    let prov = if observed {
+        Provenance::Observed { event: at }
+    } else {
+        Provenance::Inferred {
+            event: at,
+            rule: InferRule::ResolvedArgument,
+        }
+    };
+    Tracked { value: m, prov }
+}
+
+impl State<'_> {
+    fn resolve_mm(&self, a: MmArg) -> Option<(Mm, bool)> {
+        match a {
+            MmArg::Value(m) => Some((m, true)),
+            MmArg::Current => self
+                .cur
+                .and_then(|c| c.mm)
+                .map(|t| (t.value, t.prov.is_observed())),
+            MmArg::Loaded => self.hw.map(|h| (h.mm.value, h.mm.prov.is_observed())),
+            MmArg::Paired => None,
+        }
+    }
+
+    fn resolve_pid(&self, a: PidArg) -> Option<Pid> {
+        match a {
+            PidArg::Value(p) => Some(p),
+            PidArg::Current => self.cur.map(|c| c.pid),
+        }
+    }
+
+    fn lazy(&self) -> bool {
+        matches!(self.cur, Some(Cur { mm: Some(t), .. }) if !t.value.is_user())
+    }
+
+    fn push_seg(&mut self, at: EventRef) {
+        let seg = Seg {
+            at,
+            hw: self.hw.map(|h| h.mm.value),
+            hw_at: self.hw.map(|h| h.mm.prov.event()),
+            hw_observed: self.hw.is_some_and(|h| h.mm.prov.is_observed()),
+            lazy: self.lazy(),
+            switching_to: self.switching_to,
+        };
+        if let Some(last) = self.out.segs.last()
+            && (
+                last.hw,
+                last.hw_at,
+                last.hw_observed,
+                last.lazy,
+                last.switching_to,
+            ) == (
+                seg.hw,
+                seg.hw_at,
+                seg.hw_observed,
+                seg.lazy,
+                seg.switching_to,
+            )
+        {
+            return;
+        }
+        self.out.segs.push(seg);
+    }
+
+    fn close_user(&mut self, at: EventRef) {
+        if let Some(mut u) = self.user.take() {
+            u.end = Some(at);
+            self.out.user.push(u);
+        }
+    }
+
+    fn close_inv1(&mut self, at: EventRef) {
+        if let Some(i) = self.inv1_open.take() {
+            let f = &mut self.out.findings[i];
+            f.window.end = Some(at);
+            f.window.end_ts = at.ts;
+        }
+    }
+
+    fn task_mm(&self, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
+        match self.cur {
+            Some(c) if c.pid == pid && c.mm.is_some() => c.mm,
+            _ => self.tasks.mm_at(pid, at),
+        }
+    }
+
+    fn step(&mut self, at: EventRef, role: Role) {
+        let is_switch = matches!(role, Role::TaskSwitch { .. });
+        match role {
+            Role::TaskSwitch {
+                prev_pid,
+                next_pid,
+                next_mm,
+                ..
+            } => self.on_switch(at, prev_pid, next_pid, next_mm),
+            Role::TaskMm { pid, mm } => {
+                if let Some(c) = &mut self.cur
+                    && c.pid == pid
+                {
+                    c.mm = Some(Tracked {
+                        value: mm,
+                        prov: Provenance::Observed { event: at },
+                    });
+                }
+            }
+            Role::MmSwitchRequested {
+                pid,
+                prev_mm,
+                next_mm,
+                deferred,
+            } => {
+                if let Some((m, _)) = self.resolve_mm(next_mm) {
+                    self.switching_to = Some(m);
+                    self.pending = match deferred {
+                        DeferKind::None => None,
+                        kind => Some(Pending {
+                            kind,
+                            task: self.resolve_pid(pid).unwrap_or(Pid(-1)),
+                            prev_mm,
+                            mm: m,
+                            req: at,
+                            lost_switch: None,
+                            skipped: None,
+                        }),
+                    };
+                    self.push_seg(at);
+                }
+            }
+            Role::MmLoaded { mm, flushed } => {
+                if let Some((m, observed)) = self.resolve_mm(mm) {
+                    self.on_load(at, m, observed, flushed, false);
+                }
+            }
+            Role::DeferredSwitchCompleted { pid, mm } => {
+                let target = match mm {
+                    MmArg::Paired => self
+                        .pending
+                        .map(|p| (p.mm, true))
+                        .or_else(|| self.resolve_mm(MmArg::Current)),
+                    a => self.resolve_mm(a),
+                };
+                if let Some((m, observed)) = target {
+                    let req = self.pending.filter(|p| p.mm == m).map(|p| p.req);
+                    self.out.defer_done.push(DeferDone {
+                        at,
+                        mm: m,
+                        pid: self.resolve_pid(pid),
+                        req,
+                    });
+                    self.on_load(at, m, observed, None, true);
+                }
+            }
+            Role::DeferredSwitchSkipped { .. } => {
+                if let Some(p) = &mut self.pending {
+                    p.skipped = Some(at);
+                }
+            }
+            Role::TlbFlushRequested { mm, .. } => {
+                if let Some((m, _)) = self.resolve_mm(mm) {
+                    self.out.flush_reqs.push(FlushReq { at, mm: m });
+                }
+            }
+            Role::TlbFlushDeferred { mm } => {
+                if let Some((m, _)) = self.resolve_mm(mm) {
+                    self.out.flush_deferred.push(FlushReq { at, mm: m });
+                }
+            }
+            Role::TlbFlushBegin { mm, all_cpus } => {
+                if let Some((m, _)) = self.resolve_mm(mm) {
+                    self.flush_stack.push((at, m, all_cpus));
+                }
+            }
+            Role::TlbFlushCompleted { mm, all_cpus } => {
+                let begin = match mm {
+                    MmArg::Paired => self.flush_stack.pop(),
+                    a => self.resolve_mm(a).map(|(m, _)| {
+                        match self.flush_stack.iter().rposition(|b| b.1 == m) {
+                            Some(i) => self.flush_stack.remove(i),
+                            None => (at, m, all_cpus),
+                        }
+                    }),
+                };
+                if let Some((start, m, began_all)) = begin {
+                    self.out.completions.push(Completion {
+                        start,
+                        done: at,
+                        mm: m,
+                        all_cpus: all_cpus || began_all,
+                    });
+                }
+            }
+            Role::PteUpdateBegin { mm, addr, lazy } => {
+                if let Some((m, _)) = self.resolve_mm(mm) {
+                    self.pte_stack.push((at, m, addr, lazy));
+                }
+            }
+            Role::PteUpdateEnd { mm, addr } => {
+                let open = match mm {
+                    MmArg::Paired => self.pte_stack.pop(),
+                    a => self.resolve_mm(a).and_then(|(m, _)| {
+                        self.pte_stack
+                            .iter()
+                            .rposition(|b| b.1 == m && addr.is_none_or(|x| x == b.2))
+                            .map(|i| self.pte_stack.remove(i))
+                    }),
+                };
+                if let Some((begin, m, a, lazy)) = open {
+                    self.out.pte.push(PteWindow {
+                        begin,
+                        end: Some(at),
+                        mm: m,
+                        addr: a,
+                        lazy,
+                    });
+                }
+            }
+            Role::ReturnToUser { pid } => {
+                if let Some(p) = self.resolve_pid(pid) {
+                    self.on_user(at, p);
+                }
+            }
+            Role::KernelEntry { .. } => self.close_user(at),
+        }
+        if !is_switch {
+            self.last_switch = None;
+        }
+    }
+
+    fn on_switch(&mut self, at: EventRef, prev: Pid, next: Pid, next_mm: Option<Mm>) {
+        if self.last_switch == Some((prev, next)) {
+            // The same switch seen by a second event (sched_switch + mmctx:switch).
+            if let (Some(m), Some(c)) = (next_mm, &mut self.cur) {
+                c.mm = Some(Tracked {
+                    value: m,
+                    prov: Provenance::Observed { event: at },
+                });
+            }
+            self.infer_load(at);
+            self.push_seg(at);
+            return;
+        }
+        self.close_user(at);
+        self.close_inv1(at);
+        let mm = match next_mm {
+            Some(m) => Some(Tracked {
+                value: m,
+                prov: Provenance::Observed { event: at },
+            }),
+            None => self.tasks.mm_at(next, at),
+        };
+        if let Some(p) = &mut self.pending
+            && p.kind == DeferKind::ThreadFlag
+            && p.task == prev
+            && p.lost_switch.is_none()
+            && mm.is_some_and(|t| t.value == p.mm)
+        {
+            // switch_mm(prev == next) returns early: the flag stays on `prev`.
+            p.lost_switch = Some((at, prev, next));
+        }
+        self.cur = Some(Cur {
+            pid: next,
+            mm,
+            since: at,
+            prev,
+        });
+        self.last_switch = Some((prev, next));
+        self.infer_load(at);
+        self.push_seg(at);
+    }
+
+    fn infer_load(&mut self, at: EventRef) {
+        if !self.infer_loads {
+            return;
+        }
+        if let Some(Cur { mm: Some(t), .. }) = self.cur
+            && t.value.is_user()
+        {
+            self.hw = Some(Hw {
+                mm: Tracked {
+                    value: t.value,
+                    prov: Provenance::Inferred {
+                        event: at,
+                        rule: InferRule::LoadAtSwitch,
+                    },
+                },
+                deferred_completion: false,
+            });
+        }
+    }
+
+    fn on_load(
+        &mut self,
+        at: EventRef,
+        m: Mm,
+        observed: bool,
+        flushed: Option<bool>,
+        deferred_completion: bool,
+    ) {
+        self.close_inv1(at);
+        self.hw = Some(Hw {
+            mm: tracked_value(m, at, observed),
+            deferred_completion,
+        });
+        if self.switching_to == Some(m) {
+            self.switching_to = None;
+        }
+        if self.pending.is_some_and(|p| p.mm == m) {
+            self.pending = None;
+        }
+        self.out.loads.push(LoadFact {
+            at,
+            mm: m,
+            flushed,
+            deferred_completion,
+        });
+        self.push_seg(at);
+    }
+
+    fn task_ref(&self, pid: Pid) -> TaskRef {
+        TaskRef {
+            pid,
+            comm: self.tasks.comm(pid),
+        }
+    }
+
+    fn on_user(&mut self, at: EventRef, pid: Pid) {
+        if self.cur.is_none() {
+            self.cur = Some(Cur {
+                pid,
+                mm: self.tasks.mm_at(pid, at),
+                since: at,
+                prev: pid,
+            });
+            self.push_seg(at);
+        }
+        if self.user.is_some_and(|u| u.pid == pid) {
+            return; // still in user space (e.g. sys_exit and mmctx:user)
+        }
+        self.close_user(at);
+        let expected = self.task_mm(pid, at);
+        self.user = Some(UserIv {
+            pid,
+            mm: expected.map(|t| t.value),
+            start: at,
+            end: None,
+        });
+
+        let pending = self.pending;
+        let lost = pending.filter(|p| p.kind == DeferKind::ThreadFlag && p.lost_switch.is_some());
+
+        // INV-1: loaded mm ≠ task's mm, with the loaded mm observed.
+        if self.inv1_open.is_none()
+            && let (Some(exp), Some(hw)) = (expected, self.hw)
+            && exp.value.is_user()
+            && hw.mm.prov.is_observed()
+            && hw.mm.value != exp.value
+        {
+            let cause = match pending {
+                Some(p) if lost.is_some() && p.mm == exp.value => Cause::LostThreadDeferral,
+                Some(_) => Cause::DeferredSwitchNeverCompleted,
+                None => Cause::Unknown,
+            };
+            let mut f = Finding::new(
+                Invariant::WrongMmAtUserReturn,
+                at.cpu,
+                Interval {
+                    start: at,
+                    end: None,
+                    end_ts: self.trace_end,
+                },
+            );
+            f.cause = Some(cause);
+            f.task = Some(self.task_ref(pid));
+            f.expected_mm = Some(exp.value);
+            f.loaded_mm = Some(hw.mm.value);
+            let mut chain = vec![self.load_link(hw)];
+            if let Some(c) = self.cur {
+                chain.push(switch_link(c.since, c.prev, c.pid, c.mm.map(|t| t.value)));
+            }
+            if let Some(p) = pending {
+                chain.extend(pending_links(&p));
+            }
+            chain.push(user_link(at, pid, Some(exp.value)));
+            f.cause_chain = sorted_chain(chain);
+            if !exp.prov.is_observed() {
+                f.add_suspect(SuspectReason::InferredTaskMm);
+            }
+            self.out.findings.push(f);
+            let idx = self.out.findings.len() - 1;
+            self.inv1_open = Some(idx);
+            if let Some(p) = pending
+                && p.kind == DeferKind::MmFlag
+                && p.mm == exp.value
+            {
+                self.out.mmflag.push(MmFlagCandidate {
+                    finding: idx,
+                    mm: p.mm,
+                    req: p.req,
+                    skipped: p.skipped,
+                    user: at,
+                    pid,
+                });
+            }
+        }
+
+        // INV-1a: a per-thread deferral lost by a same-mm switch.
+        if let Some(p) = lost {
+            let mut f = Finding::new(
+                Invariant::LostThreadDeferral,
+                at.cpu,
+                Interval {
+                    start: p.req,
+                    end: Some(at),
+                    end_ts: at.ts,
+                },
+            );
+            f.task = Some(self.task_ref(pid));
+            f.expected_mm = Some(p.mm);
+            f.loaded_mm = self.hw.map(|h| h.mm.value);
+            let mut chain = pending_links(&p);
+            chain.push(user_link(at, pid, expected.map(|t| t.value)));
+            f.cause_chain = sorted_chain(chain);
+            if self.hw.is_some_and(|h| !h.mm.prov.is_observed()) {
+                f.add_suspect(SuspectReason::InferredLoadedMm);
+            }
+            if expected.is_some_and(|t| !t.prov.is_observed()) {
+                f.add_suspect(SuspectReason::InferredTaskMm);
+            }
+            self.out.findings.push(f);
+            self.pending = None;
+        }
+    }
+
+    fn load_link(&self, hw: Hw) -> ChainLink {
+        let what = if hw.deferred_completion {
+            format!("deferred-switch-completed: loaded {}", hw.mm.value)
+        } else {
+            format!("mm-loaded {}", hw.mm.value)
+        };
+        ChainLink {
+            at: hw.mm.prov.event(),
+            what,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(u) = self.user.take() {
+            self.out.user.push(u);
+        }
+        for (begin, mm, addr, lazy) in std::mem::take(&mut self.pte_stack) {
+            self.out.pte.push(PteWindow {
+                begin,
+                end: None,
+                mm,
+                addr,
+                lazy,
+            });
+        }
+        self.out.pte.sort_by_key(|w| w.begin);
+        self.out.completions.sort_by_key(|c| (c.start, c.done));
+    }
+}
+
+fn switch_link(at: EventRef, prev: Pid, next: Pid, mm: Option<Mm>) -> ChainLink {
+    let what = match mm {
+        Some(m) => format!("task-switch {prev} -> {next} (mm {m})"),
+        None => format!("task-switch {prev} -> {next}"),
+    };
+    ChainLink { at, what }
+}
+
+fn user_link(at: EventRef, pid: Pid, mm: Option<Mm>) -> ChainLink {
+    let what = match mm {
+        Some(m) => format!("return-to-user pid {pid} (mm {m})"),
+        None => format!("return-to-user pid {pid}"),
+    };
+    ChainLink { at, what }
+}
+
+fn pending_links(p: &Pending) -> Vec<ChainLink> {
+    let prev = p.prev_mm.map_or_else(|| "?".to_string(), |m| m.to_string());
+    let mut v = vec![ChainLink {
+        at: p.req,
+        what: format!(
+            "mm-switch-requested pid {} {} -> {} deferred {}",
+            p.task,
+            prev,
+            p.mm,
+            p.kind.name()
+        ),
+    }];
+    if let Some((at, from, to)) = p.lost_switch {
+        v.push(ChainLink {
+            at,
+            what: format!(
+                "task-switch {from} -> {to} within mm {}: no switch_mm, flag stays on {from}",
+                p.mm
+            ),
+        });
+    }
+    if let Some(at) = p.skipped {
+        v.push(ChainLink {
+            at,
+            what: "deferred-switch-skipped: no pending flag seen".to_string(),
+        });
+    }
+    v
+}
+
+/// Sorts a chain by time and removes repeated events.
+pub(crate) fn sorted_chain(mut v: Vec<ChainLink>) -> Vec<ChainLink> {
+    v.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.what.cmp(&b.what)));
+    v.dedup_by(|a, b| a.at == b.at);
+    v
+}

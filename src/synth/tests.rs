@@ -1,0 +1,650 @@
+//! Scenario tests: each buggy scenario gives exactly its race-model.md §4
+//! findings (windows, CPUs, tasks, mms, cause chains), each fixed variant
+//! none; in memory and through written trace.dat files (both byte orders,
+//! both versions, zstd), with noise; plus the simulator properties.
+
+use super::*;
+use crate::analysis::{Analysis, AnalyzeOptions, analyze, analyze_records};
+use crate::finding::{Cause, Confidence, Finding, SuspectReason};
+use crate::profile::Profile;
+use mmrace_parsers::tracedat::TraceDat;
+use proptest::prelude::*;
+
+/// (code, cpu, other cpu, pid, expected mm, loaded mm, start ns, end ns).
+type Summary = (
+    &'static str,
+    u32,
+    Option<u32>,
+    Option<i32>,
+    Option<u64>,
+    Option<u64>,
+    u64,
+    Option<u64>,
+);
+
+fn summary(f: &Finding) -> Summary {
+    (
+        f.code,
+        f.cpu.0,
+        f.other_cpu.map(|c| c.0),
+        f.task.as_ref().map(|t| t.pid.0),
+        f.expected_mm.map(|m| m.0),
+        f.loaded_mm.map(|m| m.0),
+        f.window.start.ts.0,
+        f.window.end.map(|e| e.ts.0),
+    )
+}
+
+fn analyse_mem(t: &SynthTrace, profile: Option<&Profile>) -> Analysis {
+    analyze_records(
+        &t.formats,
+        t.endian,
+        profile,
+        t.items(),
+        &AnalyzeOptions::default(),
+    )
+    .unwrap()
+}
+
+fn expected(s: Scenario) -> Vec<Summary> {
+    match s {
+        Scenario::A => vec![
+            (
+                "INV-1a",
+                1,
+                None,
+                Some(201),
+                Some(0xb000),
+                Some(0xa000),
+                1_000_002_000,
+                Some(1_000_020_000),
+            ),
+            (
+                "INV-1",
+                1,
+                None,
+                Some(201),
+                Some(0xb000),
+                Some(0xa000),
+                1_000_020_000,
+                Some(1_000_040_000),
+            ),
+        ],
+        Scenario::B => vec![
+            (
+                "INV-1b",
+                2,
+                Some(1),
+                Some(201),
+                Some(0xb000),
+                Some(0xd000),
+                2_000_003_000,
+                Some(2_000_011_000),
+            ),
+            (
+                "INV-1",
+                2,
+                Some(1),
+                Some(201),
+                Some(0xb000),
+                Some(0xd000),
+                2_000_011_000,
+                Some(2_000_030_000),
+            ),
+        ],
+        Scenario::L => vec![(
+            "INV-2b",
+            1,
+            Some(0),
+            Some(501),
+            Some(0xe000),
+            Some(0xe000),
+            3_000_003_000,
+            Some(3_000_010_000),
+        )],
+        Scenario::L2 => vec![(
+            "INV-3",
+            2,
+            None,
+            Some(510),
+            Some(0xe000),
+            Some(0xe000),
+            3_100_001_000,
+            Some(3_100_010_000),
+        )],
+        Scenario::X => vec![],
+    }
+}
+
+const MMCTX_SCENARIOS: [Scenario; 4] = [Scenario::A, Scenario::B, Scenario::L, Scenario::L2];
+
+fn chain_ts(f: &Finding) -> Vec<u64> {
+    f.cause_chain.iter().map(|c| c.at.ts.0).collect()
+}
+
+#[test]
+fn buggy_scenarios_give_exactly_their_findings_and_fixed_none() {
+    for s in MMCTX_SCENARIOS {
+        for endian in [Endian::Little, Endian::Big] {
+            let mut o = SynthOptions::new(s, Variant::Buggy);
+            o.endian = endian;
+            let a = analyse_mem(&build(&o).unwrap(), None);
+            assert_eq!(a.profile, "mmctx");
+            let got: Vec<Summary> = a.findings.iter().map(summary).collect();
+            assert_eq!(got, expected(s), "{s:?} buggy {endian:?}");
+            assert!(
+                a.findings
+                    .iter()
+                    .all(|f| f.confidence == Confidence::Observed)
+            );
+            o.variant = Variant::Fixed;
+            let a = analyse_mem(&build(&o).unwrap(), None);
+            assert!(
+                a.findings.is_empty(),
+                "{s:?} fixed {endian:?}: {:#?}",
+                a.findings
+            );
+        }
+    }
+}
+
+#[test]
+fn scenario_a_cause_chain_and_cause() {
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::A, Variant::Buggy)).unwrap(),
+        None,
+    );
+    let inv1a = &a.findings[0];
+    assert_eq!(
+        chain_ts(inv1a),
+        vec![1_000_002_000, 1_000_007_000, 1_000_008_000, 1_000_020_000]
+    );
+    let inv1 = &a.findings[1];
+    assert_eq!(inv1.cause, Some(Cause::LostThreadDeferral));
+    assert_eq!(
+        inv1.task.as_ref().and_then(|t| t.comm.as_deref()),
+        Some("b")
+    );
+    // The chain starts at the load that left 0xa000 on the CPU.
+    assert_eq!(chain_ts(inv1).first(), Some(&999_000_100));
+    assert!(chain_ts(inv1).contains(&1_000_002_000) && chain_ts(inv1).contains(&1_000_007_000));
+}
+
+#[test]
+fn scenario_b_cause_chain_names_the_consuming_cpu() {
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::B, Variant::Buggy)).unwrap(),
+        None,
+    );
+    let inv1b = &a.findings[0];
+    assert_eq!(
+        chain_ts(inv1b),
+        vec![
+            2_000_001_000,
+            2_000_003_000,
+            2_000_004_000,
+            2_000_005_000,
+            2_000_011_000
+        ]
+    );
+    assert_eq!(inv1b.cause_chain[2].at.cpu, mmrace_parsers::types::Cpu(1));
+    assert_eq!(a.findings[1].cause, Some(Cause::MmFlagConsumedElsewhere));
+}
+
+#[test]
+fn scenario_l_exposure_and_l2_chain() {
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::L, Variant::Buggy)).unwrap(),
+        None,
+    );
+    let f = &a.findings[0];
+    let exp: Vec<(u64, Option<u64>)> = f
+        .exposure
+        .iter()
+        .map(|i| (i.start.ts.0, i.end.map(|e| e.ts.0)))
+        .collect();
+    assert_eq!(exp, vec![(3_000_004_000, Some(3_000_010_000))]);
+    assert_eq!(
+        chain_ts(f),
+        vec![3_000_000_000, 3_000_003_000, 3_000_004_000, 3_000_010_000]
+    );
+
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::L2, Variant::Buggy)).unwrap(),
+        None,
+    );
+    // deferral, the flush that began before it and ended after it, the return.
+    assert_eq!(
+        chain_ts(&a.findings[0]),
+        vec![3_100_000_000, 3_100_001_000, 3_100_002_000, 3_100_010_000]
+    );
+}
+
+#[test]
+fn window_indices_point_at_the_window_events() {
+    for s in MMCTX_SCENARIOS {
+        let t = build(&SynthOptions::new(s, Variant::Buggy)).unwrap();
+        let merged: Vec<SynthRecord<'_>> = t.merged().collect();
+        let a = analyse_mem(&t, None);
+        for f in &a.findings {
+            for e in [Some(f.window.start), f.window.end].into_iter().flatten() {
+                let r = merged[e.index.0 as usize];
+                assert_eq!((r.ts, r.cpu), (e.ts, e.cpu), "{s:?} {}", f.code);
+            }
+        }
+    }
+}
+
+#[test]
+fn file_round_trip_gives_the_same_analysis() {
+    for s in MMCTX_SCENARIOS {
+        for variant in [Variant::Buggy, Variant::Fixed] {
+            for endian in [Endian::Little, Endian::Big] {
+                for (version, comp) in [
+                    (6, SynthCompression::None),
+                    (7, SynthCompression::None),
+                    (7, SynthCompression::Zstd),
+                ] {
+                    let mut o = SynthOptions::new(s, variant);
+                    o.endian = endian;
+                    o.file_version = version;
+                    o.compression = comp;
+                    let t = build(&o).unwrap();
+                    let mem = analyse_mem(&t, None);
+                    let bytes = write_trace(&t, &o, std::io::Cursor::new(Vec::new()))
+                        .unwrap()
+                        .into_inner();
+                    let td = TraceDat::parse(&bytes).unwrap();
+                    assert_eq!(td.endian, endian);
+                    let file = analyze(&td, None, &AnalyzeOptions::default()).unwrap();
+                    assert_eq!(
+                        file.findings, mem.findings,
+                        "{s:?} {variant:?} {endian:?} v{version} {comp:?}"
+                    );
+                    assert_eq!(file.stats.records, mem.stats.records);
+                    let want: Vec<Summary> = if variant == Variant::Buggy {
+                        expected(s)
+                    } else {
+                        vec![]
+                    };
+                    assert_eq!(file.findings.iter().map(summary).collect::<Vec<_>>(), want);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn noise_does_not_change_the_findings() {
+    for s in MMCTX_SCENARIOS {
+        for seed in [1, 2, 3] {
+            for variant in [Variant::Buggy, Variant::Fixed] {
+                let mut o = SynthOptions::new(s, variant);
+                o.noise = 300;
+                o.seed = seed;
+                let t = build(&o).unwrap();
+                assert!(t.cpus.len() > scenario::cpus(s).len(), "noise CPU present");
+                let a = analyse_mem(&t, None);
+                let want = if variant == Variant::Buggy {
+                    expected(s)
+                } else {
+                    vec![]
+                };
+                assert_eq!(
+                    a.findings.iter().map(summary).collect::<Vec<_>>(),
+                    want,
+                    "{s:?} {variant:?} seed {seed}"
+                );
+                assert!(a.stats.records > 1000);
+            }
+        }
+    }
+}
+
+#[test]
+fn lost_events_inside_a_window_make_it_suspect() {
+    let mut t = build(&SynthOptions::new(Scenario::A, Variant::Buggy)).unwrap();
+    t.mark_lost(1, 1_000_030_000, 12);
+    let a = analyse_mem(&t, None);
+    let inv1 = a.findings.iter().find(|f| f.code == "INV-1").unwrap();
+    assert_eq!(inv1.confidence, Confidence::Suspect);
+    assert_eq!(
+        inv1.suspect_reasons,
+        vec![SuspectReason::LostEvents {
+            cpu: mmrace_parsers::types::Cpu(1)
+        }]
+    );
+    // INV-1a ends at 1_000_020_000; the loss lies in (1_000_020_000, 1_000_030_000].
+    let inv1a = a.findings.iter().find(|f| f.code == "INV-1a").unwrap();
+    assert_eq!(inv1a.confidence, Confidence::Observed);
+    assert_eq!(a.coverage.lost.len(), 1);
+
+    // The same through a file (a missed-events page).
+    let o = SynthOptions::new(Scenario::A, Variant::Buggy);
+    let bytes = write_trace(&t, &o, std::io::Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let file = analyze(
+        &TraceDat::parse(&bytes).unwrap(),
+        None,
+        &AnalyzeOptions::default(),
+    )
+    .unwrap();
+    let inv1 = file.findings.iter().find(|f| f.code == "INV-1").unwrap();
+    assert_eq!(inv1.confidence, Confidence::Suspect);
+}
+
+/// An x86-flavoured profile over scenario X's real x86 events: shows that
+/// the schema expresses numeric `reason` conditions, `pages == -1` on an
+/// unsigned field, and `@current` / `@loaded` mms.
+const X86_TEST_PROFILE: &str = r#"
+name = "x86-test"
+[[rule]]
+event = "mmctx:switch"
+role = "task-switch"
+args = { prev_pid = "prev_pid", prev_mm = "prev_mm", next_pid = "next_pid", next_mm = "next_mm" }
+[[rule]]
+event = "tlb:tlb_flush"
+when = ["reason == 0", "pages == -1"]
+role = "mm-loaded"
+args = { mm = "@current", flushed = true }
+[[rule]]
+event = "tlb:tlb_flush"
+when = ["reason == 0", "pages != -1"]
+role = "mm-loaded"
+args = { mm = "@current", flushed = false }
+[[rule]]
+event = "tlb:tlb_flush"
+when = ["reason >= 1", "reason <= 3"]
+role = "tlb-flush-completed"
+args = { mm = "@loaded" }
+[[rule]]
+event = "mmctx:flush"
+when = "lazy == 0"
+role = "tlb-flush-requested"
+args = { mm = "mm", start = "start", end = "end" }
+[[rule]]
+event = "raw_syscalls:sys_exit"
+role = "return-to-user"
+[[rule]]
+event = "raw_syscalls:sys_enter"
+role = "kernel-entry"
+"#;
+
+#[test]
+fn scenario_x_with_an_x86_profile() {
+    let p = Profile::parse(X86_TEST_PROFILE).unwrap();
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::X, Variant::Buggy)).unwrap(),
+        Some(&p),
+    );
+    let got: Vec<Summary> = a.findings.iter().map(summary).collect();
+    assert_eq!(
+        got,
+        vec![(
+            "INV-2",
+            1,
+            Some(0),
+            Some(601),
+            Some(0xf000),
+            Some(0xf000),
+            4_000_001_500,
+            None
+        )]
+    );
+    let exp: Vec<(u64, Option<u64>)> = a.findings[0]
+        .exposure
+        .iter()
+        .map(|i| (i.start.ts.0, i.end.map(|e| e.ts.0)))
+        .collect();
+    assert_eq!(exp, vec![(4_000_010_000, Some(4_000_020_000))]);
+    assert_eq!(a.findings[0].confidence, Confidence::Observed);
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::X, Variant::Fixed)).unwrap(),
+        Some(&p),
+    );
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    // With the mmctx profile (no x86 roles) X shows nothing, and says why.
+    let a = analyse_mem(
+        &build(&SynthOptions::new(Scenario::X, Variant::Buggy)).unwrap(),
+        None,
+    );
+    assert!(a.findings.is_empty());
+}
+
+#[test]
+fn written_files_read_back_in_trace_cmd() {
+    let Ok(out) = std::process::Command::new("trace-cmd")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("trace-cmd not installed: skipped");
+        return;
+    };
+    let _ = out;
+    let dir = std::env::temp_dir().join(format!("mmrace-synth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for s in [
+        Scenario::A,
+        Scenario::B,
+        Scenario::L,
+        Scenario::L2,
+        Scenario::X,
+    ] {
+        for endian in [Endian::Little, Endian::Big] {
+            for (version, comp) in [(6, SynthCompression::None), (7, SynthCompression::Zstd)] {
+                let mut o = SynthOptions::new(s, Variant::Buggy);
+                o.endian = endian;
+                o.file_version = version;
+                o.compression = comp;
+                o.noise = 20;
+                let t = build(&o).unwrap();
+                let n: usize = t.cpus.values().map(Vec::len).sum();
+                let path = dir.join(format!("{s:?}-{endian:?}-{version}.dat"));
+                let f = std::fs::File::create(&path).unwrap();
+                write_trace(&t, &o, f).unwrap();
+                let r = std::process::Command::new("trace-cmd")
+                    .arg("report")
+                    .arg("-i")
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    r.status.success(),
+                    "{s:?}: {}",
+                    String::from_utf8_lossy(&r.stderr)
+                );
+                let text = String::from_utf8_lossy(&r.stdout);
+                let lines = text
+                    .lines()
+                    .filter(|l| l.contains(": ") && l.contains('['))
+                    .count();
+                assert_eq!(
+                    lines, n,
+                    "{s:?} {endian:?} v{version}: record lines\n{text}"
+                );
+                assert!(!text.contains("[FAILED TO PARSE]"), "{text}");
+                if s != Scenario::X {
+                    assert!(
+                        text.contains("switch_mm:") || text.contains("switch:"),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------
+// Simulator properties.
+
+fn sim_cfg(drop: Option<usize>) -> SimConfig {
+    SimConfig {
+        cpus: vec![0, 1, 2],
+        // 4 mms: two other CPUs and the active mm block at most 3, so a
+        // same-mm preemption is always possible.
+        mms: 4,
+        threads: 2,
+        pid_base: 100,
+        mm_base: 0x10000,
+        t0: 1_000_000,
+        step: 1000,
+        drop,
+    }
+}
+
+fn sim_trace(ops: &[Op], drop: Option<usize>) -> (SynthTrace, Expected) {
+    let mut sc = Script::new(Endian::Little);
+    let exp = sim::simulate(&mut sc, &sim_cfg(drop), ops);
+    (SynthTrace::from_script(sc), exp)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Switch(a, b)),
+        3 => any::<u8>().prop_map(Op::User),
+        2 => any::<u8>().prop_map(Op::Enter),
+        1 => any::<u8>().prop_map(Op::Irq),
+        1 => any::<u8>().prop_map(Op::Flush),
+        1 => any::<u8>().prop_map(Op::Pte),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Wakeup(a, b)),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::DeferPreempt(a, b)),
+    ]
+}
+
+fn schedule() -> impl Strategy<Value = (Vec<Op>, (u8, u8), usize, usize)> {
+    (
+        prop::collection::vec(op(), 0..120),
+        (any::<u8>(), any::<u8>()),
+        any::<usize>(),
+        any::<usize>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Random schedules with noise on the fixed protocol give no finding; the
+    /// same schedules with one deferral dropped give exactly the INV-1 and
+    /// INV-1a windows the simulator's own hardware model predicts.
+    #[test]
+    fn fixed_protocol_is_clean_and_one_dropped_deferral_is_found((mut ops, forced, at, pick) in schedule()) {
+        // Make sure a same-mm preemption happens at least once.
+        let pos = at % (ops.len() + 1);
+        ops.insert(pos, Op::DeferPreempt(forced.0, forced.1));
+
+        let (t, exp) = sim_trace(&ops, None);
+        prop_assert!(exp.inv1.is_empty() && exp.inv1a.is_empty());
+        prop_assert!(exp.preemptions >= 1);
+        let a = analyse_mem(&t, None);
+        prop_assert!(a.findings.is_empty(), "fixed: {:#?}", a.findings);
+
+        let k = pick % exp.preemptions;
+        let (t, exp) = sim_trace(&ops, Some(k));
+        prop_assert_eq!(exp.inv1a.len(), 1);
+        let a = analyse_mem(&t, None);
+        let mut got1: Vec<(u32, i32, u64, Option<u64>)> = a.findings.iter().filter(|f| f.code == "INV-1")
+            .map(|f| (f.cpu.0, f.task.as_ref().map_or(-1, |t| t.pid.0), f.window.start.ts.0, f.window.end.map(|e| e.ts.0)))
+            .collect();
+        let mut want1 = exp.inv1.clone();
+        got1.sort();
+        want1.sort();
+        prop_assert_eq!(got1, want1);
+        let got1a: Vec<(u32, i32, u64, u64)> = a.findings.iter().filter(|f| f.code == "INV-1a")
+            .map(|f| (f.cpu.0, f.task.as_ref().map_or(-1, |t| t.pid.0), f.window.start.ts.0, f.window.end_ts.0))
+            .collect();
+        prop_assert_eq!(got1a, exp.inv1a.clone());
+        prop_assert!(a.findings.iter().all(|f| f.code == "INV-1" || f.code == "INV-1a"), "{:#?}", a.findings);
+    }
+}
+
+#[test]
+fn parallel_replay_equals_sequential_replay() {
+    for seed in 1..6u64 {
+        let ops = random_ops(seed, 3000);
+        let mut ops_with_drop = ops.clone();
+        for i in 0..5u8 {
+            ops_with_drop.insert(
+                ops.len() * usize::from(i) / 5,
+                Op::DeferPreempt(i, seed as u8),
+            );
+        }
+        let mut cfg = sim_cfg(Some(2));
+        cfg.cpus = (0..8).collect();
+        cfg.mms = 6;
+        let mut sc = Script::new(Endian::Big);
+        sim::simulate(&mut sc, &cfg, &ops_with_drop);
+        let t = SynthTrace::from_script(sc);
+        let seq = {
+            let o = AnalyzeOptions {
+                parallel: false,
+                ..AnalyzeOptions::default()
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            pool.install(|| analyze_records(&t.formats, t.endian, None, t.items(), &o).unwrap())
+        };
+        let par = {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(4)
+                .build()
+                .unwrap();
+            pool.install(|| analyse_mem(&t, None))
+        };
+        assert!(!seq.findings.is_empty(), "the dropped deferral is found");
+        assert_eq!(par, seq);
+        assert_eq!(
+            serde_json::to_string(&par).unwrap(),
+            serde_json::to_string(&seq).unwrap()
+        );
+    }
+}
+
+#[test]
+fn coverage_tells_what_to_record() {
+    let t = build(&SynthOptions::new(Scenario::A, Variant::Buggy)).unwrap();
+    let keep = ["sched_switch", "switch", "sys_exit", "sys_enter"];
+    let formats: Vec<_> = t
+        .formats
+        .iter()
+        .filter(|f| keep.contains(&f.name.as_str()))
+        .cloned()
+        .collect();
+    let a = analyze_records(
+        &formats,
+        t.endian,
+        None,
+        t.items(),
+        &AnalyzeOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        a.findings.is_empty(),
+        "no load events: nothing can be claimed"
+    );
+    let inv1 = a
+        .coverage
+        .invariants
+        .iter()
+        .find(|c| c.code == "INV-1")
+        .unwrap();
+    assert!(!inv1.checkable);
+    assert!(
+        inv1.record.iter().any(|r| r.contains("mmctx:load")),
+        "{:?}",
+        inv1.record
+    );
+    assert!(!inv1.notes.is_empty());
+    let full = analyse_mem(&t, None);
+    assert!(
+        full.coverage.invariants.iter().all(|c| c.checkable),
+        "{:#?}",
+        full.coverage.invariants
+    );
+    let json = serde_json::to_value(&full).unwrap();
+    assert_eq!(json["findings"][0]["invariant"], "lost-thread-deferral");
+    assert_eq!(json["findings"][0]["expected_mm"], "0xb000");
+}

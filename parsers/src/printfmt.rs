@@ -31,22 +31,30 @@
 //! events print as `[FAILED TO PARSE]` and their raw fields
 //! ([`EventPrinter::render_failed`]).
 //!
-//! Conversions: `%d %i %u %x %X %o %c` with `hh h l ll L z Z` and flags
-//! `-+#0`, width and precision (`*` included) go through a glibc-exact
-//! printf; `%s`; `%p` (glibc style, `(nil)` for 0); `%ps %pS %pf %pF`
-//! (kallsyms: `name` or `name+0xoff`, unresolved `0x...`); `%pM %pm %pMR
-//! %pMF`, `%pI4 %pi4 %pI6 %pi6 %pI6c %pIS...`, `%pU[bBlL]`, `%*ph[CDN]`.
-//! Other `%p` extensions (`%pK`, `%pB`, `%*pbl`...) print the pointer and
-//! then the extension letters, as libtraceevent does. Unknown conversion
-//! characters print as `>c<`.
+//! Conversions: `%d %i %u %x %X %o` with `hh h l ll L z Z`, flags `-#0`,
+//! width and precision (`*` included) go through a glibc-exact printf; `%s`;
+//! `%p` (glibc style, `(nil)` for 0); `%ps %pS %pf %pF` (kallsyms: `name` or
+//! `name+0xoff`, unresolved `0x...`); `%pM %pm %pMR %pMF`, `%pI4 %pi4 %pI6
+//! %pi6 %pI6c %pIS...`, `%pU[bBlL]`, `%*ph[CDN]`. As in libtraceevent 1.7:
+//! `%c` and the `+` and space flags are not known and print as `>c<`, `>+<`,
+//! `> <` (taking no argument); other `%p` extensions (`%pK`, `%pB`,
+//! `%*pbl`...) print the pointer followed by the extension letters; a
+//! character literal such as `'e'` is kept as its text (0 as a number).
 //!
 //! The expression trees are built the way libtraceevent builds them, quirks
-//! included (see [`parse`](self) notes in the source): equal-precedence
-//! operators group to the right, a parenthesised right operand of lower
-//! precedence is rotated into the left, `^` evaluates to 0 at run time,
-//! casts to signed types do not sign-extend, and field values are read
-//! unsigned. These make a few unusual expressions evaluate differently from
-//! C, exactly as trace-cmd prints them.
+//! included: equal-precedence operators group to the right (`a - b - c` is
+//! `a - (b - c)`), a parenthesised or unary right operand of lower
+//! precedence is rotated into the left (`a * (b + c)` is `(a * b) + c`),
+//! `x ? y : z + 1` is `(x ? y : z) + 1`, `^` evaluates to 0 at run time
+//! (constant operands are folded, though), casts to signed types do not
+//! sign-extend and field values are read unsigned (`%ld` of an `int` -1 is
+//! 4294967295). `sizeof` knows `int`, `long`, `long long`, their unsigned
+//! forms and `REC->field` only. Every one of these was checked against
+//! libtraceevent 1.7.1 itself.
+//!
+//! A few values libtraceevent reads in its host's byte order (see
+//! [`RenderCtx::host_endian`]): by default they are read little-endian like
+//! trace-cmd on x86_64, so big-endian traces print as trace-cmd prints them.
 //!
 //! `bprint` (ftrace `trace_printk`) records are rendered from their printk
 //! format (looked up through [`SymbolResolver::printk`]) and the arguments
@@ -58,6 +66,9 @@
 //!
 //! - Where libtraceevent reads past the record (a bad length or offset), or
 //!   would crash (division by zero), rendering fails with an error instead.
+//! - Widths and precisions above [`MAX_WIDTH`] fail instead of printing.
+//! - `__get_dynamic_array()` used as a number (libtraceevent prints a host
+//!   address) fails.
 //!
 //! The rendered text is what trace-cmd writes after the event name: one
 //! trailing newline is removed and the text ends at the first NUL byte.
@@ -89,8 +100,9 @@ pub const MAX_DEPTH: usize = 128;
 pub const MAX_ARGS: usize = 512;
 /// Most `{ value, "name" }` entries in one `__print_flags`/`__print_symbolic`.
 pub const MAX_TABLE: usize = 4096;
-/// Largest width or precision honoured in a conversion.
-pub const MAX_WIDTH: usize = 4096;
+/// Largest width or precision of a conversion; larger ones (a `*` taken
+/// from a corrupt record) make rendering fail rather than print megabytes.
+pub const MAX_WIDTH: usize = 64 * 1024;
 /// Largest text rendered for one record.
 pub const MAX_OUTPUT: usize = 1 << 20;
 
@@ -520,7 +532,10 @@ impl EventPrinter {
                 Err(e) => Kind::Failed(e),
             }
         };
-        let still_string = raw_fields.iter().map(|f| AtomicBool::new(f.string)).collect();
+        let still_string = raw_fields
+            .iter()
+            .map(|f| AtomicBool::new(f.string))
+            .collect();
         EventPrinter {
             kind,
             raw_fields,
@@ -567,19 +582,12 @@ impl EventPrinter {
                     )));
                 }
                 let start = out.len();
-                let r = bprint::render(
-                    payload,
-                    ctx,
-                    ip.as_ref(),
-                    fmt.as_ref(),
-                    buf.as_ref(),
-                    out,
-                )
-                .map(|short| {
-                    if short {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                });
+                let r = bprint::render(payload, ctx, ip.as_ref(), fmt.as_ref(), buf.as_ref(), out)
+                    .map(|short| {
+                        if short {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                    });
                 if r.is_err() {
                     out.truncate(start);
                 }

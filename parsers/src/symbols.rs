@@ -208,8 +208,11 @@ impl Kallsyms {
     }
 }
 
+/// A kallsyms line: address, type letter, name, module.
+type KallsymsLine<'a> = (u64, u8, &'a [u8], Option<&'a [u8]>);
+
 /// `sscanf(line, "%16llx %c %n%*s%n%*1[\t][%n%*s%n")` as libtraceevent uses it.
-fn parse_kallsyms_line(line: &[u8]) -> Option<(u64, u8, &[u8], Option<&[u8]>)> {
+fn parse_kallsyms_line(line: &[u8]) -> Option<KallsymsLine<'_>> {
     let is_space = |b: u8| b == b' ' || (b'\t'..=b'\r').contains(&b);
     let mut i = 0;
     while i < line.len() && is_space(line[i]) {
@@ -233,7 +236,7 @@ fn parse_kallsyms_line(line: &[u8]) -> Option<(u64, u8, &[u8], Option<&[u8]>)> {
         digits += 1;
         i += 1;
     }
-    if digits == 0 && !(i > start) {
+    if digits == 0 {
         return None;
     }
     while i < line.len() && is_space(line[i]) {
@@ -508,6 +511,9 @@ ffffffffc0001000 t mod_func\t[mymod]
         assert_eq!(p.len(), 4);
         let s = Symbols::parse(KALLSYMS.as_bytes(), b"0x10 : \"x\"\n");
         assert_eq!(s.printk(0x10), Some("x"));
-        assert_eq!(s.function(0xffffffff81000101), Some(("helper", 0xffffffff81000100)));
+        assert_eq!(
+            s.function(0xffffffff81000101),
+            Some(("helper", 0xffffffff81000100))
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! integer argument is 4-byte aligned and `vsize` bytes long (4 for plain
 //! and `*`, the kernel long size for `l`, `z` and pointers, 8 for `ll`/`L`),
 //! read in the file's byte order; `%s` strings are inline and
-//! NUL-terminated. Conversions it does not know (`%c`, `%hd`, flags `-` and
+//! NUL-terminated. Conversions it does not know (`%c`, `%hd`, flags `-`, `+` and
 //! space) consume nothing, as in libtraceevent.
 
 use super::cfmt::cstr;
@@ -53,7 +53,8 @@ pub(crate) fn unpack_args(
                         ls = 2;
                         continue;
                     }
-                    b'0'..=b'9' | b'.' | b'#' | b'+' => continue,
+                    // libtraceevent 1.7 skips '+' and '-' here (no argument).
+                    b'0'..=b'9' | b'.' | b'#' => continue,
                     b'z' | b'Z' => {
                         ls = 1;
                         continue;
@@ -63,8 +64,8 @@ pub(crate) fn unpack_args(
                         number = match format.get(p + 1) {
                             Some(&n) if n.is_ascii_alphanumeric() => {
                                 p += 1;
-                                let fwnode = matches!(n, b'f' | b'F')
-                                    && format.get(p + 1) == Some(&b'w');
+                                let fwnode =
+                                    matches!(n, b'f' | b'F') && format.get(p + 1) == Some(&b'w');
                                 if matches!(n, b's' | b'S' | b'x')
                                     || (matches!(n, b'f' | b'F') && !fwnode)
                                 {
@@ -72,7 +73,9 @@ pub(crate) fn unpack_args(
                                 } else {
                                     // Old kernels stored dereferenced
                                     // pointers as strings.
-                                    !payload.get(bptr).is_some_and(|&b| (0x20..0x7f).contains(&b))
+                                    !payload
+                                        .get(bptr)
+                                        .is_some_and(|&b| (0x20..0x7f).contains(&b))
                                 }
                             }
                             _ => true,

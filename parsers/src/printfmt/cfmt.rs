@@ -18,7 +18,7 @@ use nom::{
 pub(crate) enum Amount {
     /// Not given.
     None,
-    /// A literal number (clamped to [`MAX_WIDTH`]).
+    /// A literal number.
     Fixed(usize),
     /// `*`: from the argument list.
     Star,
@@ -48,7 +48,7 @@ fn amount(i: &[u8]) -> IResult<&[u8], Amount> {
             let v = d.iter().fold(0usize, |a, &c| {
                 a.saturating_mul(10).saturating_add(usize::from(c - b'0'))
             });
-            Amount::Fixed(v.min(MAX_WIDTH))
+            Amount::Fixed(v)
         }),
     ))
     .parse(i)
@@ -97,7 +97,7 @@ impl CSpec {
     /// (libtraceevent lets `%l5d` through) are errors.
     pub(crate) fn parse(text: &[u8]) -> Result<CSpec, PrintFmtError> {
         match spec(text) {
-            Ok((rest, s)) if rest.is_empty() => Ok(s),
+            Ok((b"", s)) => Ok(s),
             _ => Err(PrintFmtError::BadConversion(
                 String::from_utf8_lossy(text).into_owned(),
             )),
@@ -112,7 +112,10 @@ impl CSpec {
 
     /// Resolves `*` with `star` (the evaluated length argument): a negative
     /// width means left-justified, a negative precision means none.
-    fn resolve(&self, star: Option<i32>) -> (bool, Option<usize>, Option<usize>) {
+    fn resolve(
+        &self,
+        star: Option<i32>,
+    ) -> Result<(bool, Option<usize>, Option<usize>), PrintFmtError> {
         let mut left = self.left;
         let width = match self.width {
             Amount::None => None,
@@ -122,7 +125,7 @@ impl CSpec {
                 if w < 0 {
                     left = true;
                 }
-                Some((w.unsigned_abs() as usize).min(MAX_WIDTH))
+                Some(w.unsigned_abs() as usize)
             }
         };
         let precision = match self.precision {
@@ -130,23 +133,27 @@ impl CSpec {
             Amount::Fixed(p) => Some(p),
             Amount::Star => {
                 let p = star.unwrap_or(0);
-                if p < 0 {
-                    None
-                } else {
-                    Some((p as usize).min(MAX_WIDTH))
-                }
+                if p < 0 { None } else { Some(p as usize) }
             }
         };
-        (left, width, precision)
+        if width.unwrap_or(0) > MAX_WIDTH || precision.unwrap_or(0) > MAX_WIDTH {
+            return Err(PrintFmtError::TooLarge("conversion width or precision"));
+        }
+        Ok((left, width, precision))
     }
 
     /// Formats an integer argument (`val` holds the C argument's bits).
-    pub(crate) fn format_int(&self, out: &mut Vec<u8>, val: u64, star: Option<i32>) {
-        let (left, width, precision) = self.resolve(star);
+    pub(crate) fn format_int(
+        &self,
+        out: &mut Vec<u8>,
+        val: u64,
+        star: Option<i32>,
+    ) -> Result<(), PrintFmtError> {
+        let (left, width, precision) = self.resolve(star)?;
         if self.conv == b'c' {
             let body = [val as u8];
             pad(out, &body, width, left);
-            return;
+            return Ok(());
         }
         let bits = self.bits;
         let mask = if bits >= 64 {
@@ -207,22 +214,29 @@ impl CSpec {
                 out.extend_from_slice(&prefix);
                 out.resize(out.len() + w.saturating_sub(len), b'0');
                 out.extend_from_slice(&digits);
-                return;
+                return Ok(());
             }
         }
         prefix.extend_from_slice(&digits);
         pad(out, &prefix, width, left);
+        Ok(())
     }
 
     /// Formats a C string argument (`s` stops at its first NUL).
-    pub(crate) fn format_str(&self, out: &mut Vec<u8>, s: &[u8], star: Option<i32>) {
-        let (left, width, precision) = self.resolve(star);
+    pub(crate) fn format_str(
+        &self,
+        out: &mut Vec<u8>,
+        s: &[u8],
+        star: Option<i32>,
+    ) -> Result<(), PrintFmtError> {
+        let (left, width, precision) = self.resolve(star)?;
         let s = cstr(s);
         let s = match precision {
             Some(p) if p < s.len() => &s[..p],
             _ => s,
         };
         pad(out, s, width, left);
+        Ok(())
     }
 }
 
@@ -261,21 +275,21 @@ mod tests {
     fn int(spec: &str, v: u64) -> String {
         let s = CSpec::parse(spec.as_bytes()).unwrap();
         let mut o = Vec::new();
-        s.format_int(&mut o, v, None);
+        s.format_int(&mut o, v, None).unwrap();
         String::from_utf8(o).unwrap()
     }
 
     fn star_int(spec: &str, star: i32, v: u64) -> String {
         let s = CSpec::parse(spec.as_bytes()).unwrap();
         let mut o = Vec::new();
-        s.format_int(&mut o, v, Some(star));
+        s.format_int(&mut o, v, Some(star)).unwrap();
         String::from_utf8(o).unwrap()
     }
 
     fn st(spec: &str, star: Option<i32>, v: &str) -> String {
         let s = CSpec::parse(spec.as_bytes()).unwrap();
         let mut o = Vec::new();
-        s.format_str(&mut o, v.as_bytes(), star);
+        s.format_str(&mut o, v.as_bytes(), star).unwrap();
         String::from_utf8(o).unwrap()
     }
 
@@ -356,5 +370,15 @@ mod tests {
         assert!(CSpec::parse(b"%q").is_err());
         assert!(CSpec::parse(b"%d ").is_err());
         assert!(CSpec::parse(b"%*.*d").unwrap().has_star());
+        // Widths beyond MAX_WIDTH are errors, not silently clamped.
+        let mut o = Vec::new();
+        let s = CSpec::parse(b"%*d").unwrap();
+        assert!(s.format_int(&mut o, 1, Some(1 << 20)).is_err());
+        assert!(
+            CSpec::parse(b"%99999999999999999999d")
+                .unwrap()
+                .format_int(&mut o, 1, None)
+                .is_err()
+        );
     }
 }

@@ -140,7 +140,10 @@ impl Eval<'_> {
 
     /// The C string at `offset` (to its NUL or the end of the record).
     fn cstr_at(&self, offset: u64) -> &[u8] {
-        match usize::try_from(offset).ok().and_then(|o| self.payload.get(o..)) {
+        match usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.payload.get(o..))
+        {
             Some(s) => cstr(s),
             None => &[],
         }
@@ -152,7 +155,9 @@ impl Eval<'_> {
         if (f.offset + f.size) as u64 > size {
             return (0, 0);
         }
-        let val = self.read_number(f.offset as u64, f.size as u64).unwrap_or(0);
+        let val = self
+            .read_number(f.offset as u64, f.size as u64)
+            .unwrap_or(0);
         let o = val & 0xffff;
         let l = if f.size == 2 {
             size.saturating_sub(o)
@@ -169,7 +174,8 @@ impl Eval<'_> {
 
     fn field_value(&self, f: &FieldInfo) -> u64 {
         // Out-of-record fields read as 0 (libtraceevent warns).
-        self.read_number(f.offset as u64, f.size as u64).unwrap_or(0)
+        self.read_number(f.offset as u64, f.size as u64)
+            .unwrap_or(0)
     }
 
     /// libtraceevent's `eval_num_arg`.
@@ -310,7 +316,7 @@ impl Eval<'_> {
                     }
                     let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
                     let v = self.num(e)?;
-                    spec.format_int(out, v, star);
+                    spec.format_int(out, v, star)?;
                 }
                 Piece::Str { spec, arg, len_arg } => {
                     let star = self.star(*len_arg, args)?;
@@ -349,8 +355,8 @@ impl Eval<'_> {
             return Err(PrintFmtError::TooDeep);
         }
         match e {
-            Expr::Atom { text, .. } => spec.format_str(out, text.as_bytes(), star),
-            Expr::BStr(b) => spec.format_str(out, b, star),
+            Expr::Atom { text, .. } => spec.format_str(out, text.as_bytes(), star)?,
+            Expr::BStr(b) => spec.format_str(out, b, star)?,
             Expr::Field(Some(id), _) => {
                 let f = self.field(*id)?;
                 if !f.array && f.size == self.long_size {
@@ -371,21 +377,21 @@ impl Eval<'_> {
                 };
                 let start = f.offset.min(self.payload.len());
                 let end = f.offset.saturating_add(len).min(self.payload.len());
-                spec.format_str(out, &self.payload[start..end.max(start)], star);
+                spec.format_str(out, &self.payload[start..end.max(start)], star)?;
             }
             Expr::Flags { val, delim, table } => {
                 let mut v = self.num(val)? as i64;
                 let mut printed = false;
                 for (fval, s) in table {
                     if v == 0 && *fval < 0 {
-                        spec.format_str(out, s.as_bytes(), star);
+                        spec.format_str(out, s.as_bytes(), star)?;
                         break;
                     }
                     if *fval > 0 && (v & fval) == *fval {
                         if let (true, Some(d)) = (printed, delim) {
                             out.extend_from_slice(d.as_bytes());
                         }
-                        spec.format_str(out, s.as_bytes(), star);
+                        spec.format_str(out, s.as_bytes(), star)?;
                         printed = true;
                         v &= !fval;
                     }
@@ -400,7 +406,7 @@ impl Eval<'_> {
             Expr::Symbolic { val, table } => {
                 let v = self.num(val)? as i64;
                 match table.iter().find(|(fv, _)| *fv == v) {
-                    Some((_, s)) => spec.format_str(out, s.as_bytes(), star),
+                    Some((_, s)) => spec.format_str(out, s.as_bytes(), star)?,
                     None => out.extend_from_slice(format!("0x{:x}", v as u64).as_bytes()),
                 }
             }
@@ -451,20 +457,20 @@ impl Eval<'_> {
             Expr::Str(Some(id)) => {
                 let (off, len) = self.dyn_offset(self.field(*id)?);
                 if len != 0 {
-                    spec.format_str(out, self.cstr_at(off), star);
+                    spec.format_str(out, self.cstr_at(off), star)?;
                 }
             }
             Expr::Bitmask(Some(id)) => {
                 let (off, len) = self.dyn_offset(self.field(*id)?);
                 let data = self.bytes(off, len, "__get_bitmask")?;
                 let s = bitmask_string(data, self.endian);
-                spec.format_str(out, &s, star);
+                spec.format_str(out, &s, star)?;
             }
             Expr::Cpumask(Some(id)) => {
                 let (off, len) = self.dyn_offset(self.field(*id)?);
                 let data = self.bytes(off, len, "__get_cpumask")?;
                 let s = cpumask_string(data, self.endian);
-                spec.format_str(out, &s, star);
+                spec.format_str(out, &s, star)?;
             }
             Expr::Op {
                 kind: OpKind::Cond,
@@ -817,13 +823,8 @@ fn ip6c(out: &mut Vec<u8>, b: &[u8]) {
     let use_v4 = v4mapped || isatap;
     let range = if use_v4 { 6 } else { 8 };
     let mut zerolen = [0usize; 8];
-    for i in 0..range {
-        for j in i..range {
-            if word(j) != 0 {
-                break;
-            }
-            zerolen[i] += 1;
-        }
+    for (i, z) in zerolen.iter_mut().enumerate().take(range) {
+        *z = (i..range).take_while(|&j| word(j) == 0).count();
     }
     let mut longest = 1;
     let mut colonpos: Option<usize> = None;
@@ -882,7 +883,11 @@ fn bitmask_string(data: &[u8], endian: Endian) -> Vec<u8> {
     let mut len: i64 = 0;
     let mut i = str_size - 2;
     while i >= 0 {
-        let index = if endian.is_big() { size - (len + 1) } else { len };
+        let index = if endian.is_big() {
+            size - (len + 1)
+        } else {
+            len
+        };
         let byte = usize::try_from(index)
             .ok()
             .and_then(|x| data.get(x))
@@ -975,7 +980,9 @@ pub(crate) fn raw_fields(
             } else {
                 (f.offset as u64, f.size as u64)
             };
-            let start = usize::try_from(off).unwrap_or(usize::MAX).min(payload.len());
+            let start = usize::try_from(off)
+                .unwrap_or(usize::MAX)
+                .min(payload.len());
             let end = usize::try_from(off.saturating_add(len))
                 .unwrap_or(usize::MAX)
                 .min(payload.len())
@@ -984,7 +991,9 @@ pub(crate) fn raw_fields(
             let printable = cstr(bytes)
                 .iter()
                 .all(|&c| (0x20..0x7f).contains(&c) || (b'\t'..=b'\r').contains(&c));
-            let string = still_string.get(i).is_some_and(|s| s.load(Ordering::Relaxed));
+            let string = still_string
+                .get(i)
+                .is_some_and(|s| s.load(Ordering::Relaxed));
             if string && printable {
                 out.extend_from_slice(cstr(&payload[start..]));
             } else {

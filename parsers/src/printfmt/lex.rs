@@ -98,10 +98,7 @@ fn op(i: &[u8]) -> (usize, Tok) {
         b'!' | b'=' => n = test_equal(1),
         _ => {}
     }
-    (
-        n,
-        Tok::Op(String::from_utf8_lossy(&i[..n]).into_owned()),
-    )
+    (n, Tok::Op(String::from_utf8_lossy(&i[..n]).into_owned()))
 }
 
 /// The body of a quoted string after its opening quote: returns the bytes
@@ -159,9 +156,7 @@ pub(crate) fn tokenize(text: &[u8]) -> Result<Vec<Tok>, PrintFmtError> {
                 // Work-arounds libtraceevent applies for old mac80211 formats.
                 Tok::Item(s) if s == "LOCAL_PR_FMT" => toks.push(Tok::DQuote("%s ".into())),
                 Tok::Item(s) if s == "STA_PR_FMT" => toks.push(Tok::DQuote(" sta:%pM ".into())),
-                Tok::Item(s) if s == "VIF_PR_FMT" => {
-                    toks.push(Tok::DQuote(" vif:%p(%d) ".into()))
-                }
+                Tok::Item(s) if s == "VIF_PR_FMT" => toks.push(Tok::DQuote(" vif:%p(%d) ".into())),
                 _ => toks.push(t),
             }
             continue;
@@ -272,14 +267,20 @@ mod tests {
             ]
         );
         assert_eq!(t("a\nb"), vec![Item("a".into()), Newline, Item("b".into())]);
-        assert_eq!(t("[1]"), vec![Op("[".into()), Item("1".into()), Op("]".into())]);
+        assert_eq!(
+            t("[1]"),
+            vec![Op("[".into()), Item("1".into()), Op("]".into())]
+        );
     }
 
     #[test]
     fn strings() {
         use Tok::*;
         assert_eq!(t(r#""a\"b" "c""#), vec![DQuote(r#"a\"bc"#.into())]);
-        assert_eq!(t(r#""x" , 'y'"#), vec![DQuote("x".into()), Delim(b','), SQuote("y".into())]);
+        assert_eq!(
+            t(r#""x" , 'y'"#),
+            vec![DQuote("x".into()), Delim(b','), SQuote("y".into())]
+        );
         // A quote after a doubled backslash still does not end the string.
         assert_eq!(t(r#""x\\" , 'y'"#), vec![]);
         assert_eq!(t("\"a\nb\""), vec![DQuote("a\nb".into())]);

@@ -152,7 +152,10 @@ fn strto_parts(s: &str) -> (bool, u64, bool) {
         let Some(d) = (b[i] as char).to_digit(base as u32) else {
             break;
         };
-        match v.checked_mul(base).and_then(|x| x.checked_add(u64::from(d))) {
+        match v
+            .checked_mul(base)
+            .and_then(|x| x.checked_add(u64::from(d)))
+        {
             Some(x) => v = x,
             None => overflow = true,
         }
@@ -575,12 +578,9 @@ impl<'a> Parser<'a> {
         Self::expect_delim(&next, b',')?;
         let mut t = self.read_token_item();
         let mut delim = None;
-        match &t {
-            Some(Tok::Item(s) | Tok::DQuote(s) | Tok::SQuote(s)) => {
-                delim = Some(s.clone());
-                t = self.read_token_item();
-            }
-            _ => {}
+        if let Some(Tok::Item(s) | Tok::DQuote(s) | Tok::SQuote(s)) = &t {
+            delim = Some(s.clone());
+            t = self.read_token_item();
         }
         Self::expect_delim(&t, b',')?;
         let (table, next) = self.process_fields()?;
@@ -751,16 +751,25 @@ impl<'a> Parser<'a> {
                 let ob = op.as_bytes();
                 let o1 = ob.get(1).copied().unwrap_or(0);
                 let num = |n: Option<usize>| n.and_then(|n| self.arg_num_eval(n, depth + 1));
-                let is_null = |n: Option<usize>| n.is_some_and(|n| matches!(self.nodes[n], Node::Null));
+                let is_null =
+                    |n: Option<usize>| n.is_some_and(|n| matches!(self.nodes[n], Node::Null));
                 let both = || Some((num(*left)?, num(*right)?));
                 Some(match ob.first()? {
                     b'|' => {
                         let (l, r) = both()?;
-                        if o1 != 0 { i64::from(l != 0 || r != 0) } else { l | r }
+                        if o1 != 0 {
+                            i64::from(l != 0 || r != 0)
+                        } else {
+                            l | r
+                        }
                     }
                     b'&' => {
                         let (l, r) = both()?;
-                        if o1 != 0 { i64::from(l != 0 && r != 0) } else { l & r }
+                        if o1 != 0 {
+                            i64::from(l != 0 && r != 0)
+                        } else {
+                            l & r
+                        }
                     }
                     b'<' => {
                         let (l, r) = both()?;
@@ -919,11 +928,7 @@ pub(crate) fn find_any_field<'e>(event: &'e EventFormat, name: &str) -> Option<&
 
 /// Parses the text after `print fmt: ` into the format string and the
 /// argument trees.
-pub(crate) fn parse_print_fmt(
-    text: &str,
-    event: &EventFormat,
-    long_size: usize,
-) -> Res<Parsed> {
+pub(crate) fn parse_print_fmt(text: &str, event: &EventFormat, long_size: usize) -> Res<Parsed> {
     if text.len() > super::MAX_PRINT_FMT_LEN {
         return Err(PrintFmtError::TooLarge("print fmt text"));
     }
@@ -938,7 +943,11 @@ pub(crate) fn parse_print_fmt(
     };
     let mut format = match p.read_token() {
         Some(Tok::DQuote(s)) => s,
-        other => return Err(syntax(format!("print fmt must start with a string, found {other:?}"))),
+        other => {
+            return Err(syntax(format!(
+                "print fmt must start with a string, found {other:?}"
+            )));
+        }
     };
     let mut args = Vec::new();
     loop {
@@ -949,7 +958,11 @@ pub(crate) fn parse_print_fmt(
                 args = p.read_args()?;
                 break;
             }
-            Some(t) => return Err(syntax(format!("expected ',' after the format, found {t:?}"))),
+            Some(t) => {
+                return Err(syntax(format!(
+                    "expected ',' after the format, found {t:?}"
+                )));
+            }
         }
     }
     let mut nodes = p.nodes;
@@ -982,7 +995,11 @@ impl Compiler<'_> {
         } else {
             self.event.field(name)?
         };
-        if let Some(i) = self.fields.iter().position(|x| x.name == f.name && x.offset == f.offset) {
+        if let Some(i) = self
+            .fields
+            .iter()
+            .position(|x| x.name == f.name && x.offset == f.offset)
+        {
             return Some(FieldId(i));
         }
         self.fields.push(super::eval::field_info(f, self.long_size));
@@ -1220,7 +1237,8 @@ fn conversion(
     while i < f.len() {
         let c = f[i];
         match c {
-            b'#' | b'.' | b'0'..=b'9' | b'-' | b'+' => {}
+            // libtraceevent 1.7 does not know the '+' flag: ">+<".
+            b'#' | b'.' | b'0'..=b'9' | b'-' => {}
             b'h' => ls -= 1,
             b'l' => ls += 1,
             b'L' => ls = 2,

@@ -22,7 +22,9 @@ pub mod cprintf;
 pub mod endian;
 pub mod error;
 pub mod format;
+pub mod printfmt;
 pub mod report;
+pub mod symbols;
 pub mod tracedat;
 pub mod types;
 

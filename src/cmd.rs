@@ -1,0 +1,3 @@
+//! The subcommands of the `mmrace` binary, one module each.
+
+pub mod dump;

@@ -1,0 +1,75 @@
+//! `mmrace dump`.
+
+use clap::Args;
+use mmrace::dump::{DumpOptions, dump};
+use mmrace::input::Input;
+use mmrace_parsers::tracedat::TraceDat;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `mmrace dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The trace file (trace.dat v6/v7).
+    file: PathBuf,
+    /// Raw `field=value` form, as `trace-cmd report -R -t`.
+    #[arg(long, short = 'R')]
+    raw: bool,
+    /// Only events of this CPU (repeatable).
+    #[arg(long = "cpu", value_name = "N")]
+    cpus: Vec<u32>,
+    /// Only this event, `system:name` or `name` (repeatable).
+    #[arg(long = "event", short = 'e', value_name = "SYSTEM:NAME")]
+    events: Vec<String>,
+    /// Read the file into memory instead of mapping it.
+    #[arg(long)]
+    no_mmap: bool,
+}
+
+/// Runs `mmrace dump`: 0 when everything was read, 2 on any error or warning.
+pub fn run(args: DumpArgs) -> ExitCode {
+    let DumpArgs {
+        file,
+        raw,
+        cpus,
+        events,
+        no_mmap,
+    } = args;
+    let input = match Input::open(&file, no_mmap) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let trace = match TraceDat::parse(&input) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let opts = DumpOptions { raw, cpus, events };
+    let res = dump(&trace, &opts, &mut out).and_then(|s| out.flush().map(|_| s));
+    let summary = match res {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut code = 0u8;
+    for w in &trace.warnings {
+        eprintln!("mmrace: {}: {w}", file.display());
+        code = 2;
+    }
+    for e in &summary.errors {
+        eprintln!("mmrace: {}: {e}", file.display());
+        code = 2;
+    }
+    ExitCode::from(code)
+}

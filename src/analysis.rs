@@ -146,15 +146,76 @@ pub fn analyze_records<'a>(
     Ok(analyze_ingested(&ingest.finish(), &compiled, opts))
 }
 
-/// Analyses the top buffer of a parsed trace.dat: the profile is `profile`
-/// or the best built-in for the file's events and machine (`uname`); saved
-/// cmdlines name the tasks; lost-events pages mark windows suspect; per-CPU
-/// read errors become warnings (the records before them are analysed).
+/// Analyses a parsed trace.dat: the profile is `profile` or the best
+/// built-in for the file's events and machine (`uname`); the records of every
+/// buffer (the top buffer and instances, which share the CPUs and clock) are
+/// merged in time order; saved cmdlines name the tasks; lost-events pages
+/// mark windows suspect; per-CPU read errors become warnings (the records
+/// before them are analysed).
 pub fn analyze(
     trace: &TraceDat<'_>,
     profile: Option<&Profile>,
     opts: &AnalyzeOptions,
 ) -> Result<Analysis, AnalyzeError> {
+    analyze_with_info(trace, profile, opts).map(|(a, _)| a)
+}
+
+/// What a report says about the file itself, beyond the [`Analysis`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceInfo {
+    /// The traced machine (`uname -m`: `x86_64`, `aarch64`, `s390x`).
+    pub arch: Option<String>,
+    /// The kernel release (`uname -r`).
+    pub kernel_release: Option<String>,
+    /// The whole uname string as stored.
+    pub uname: Option<String>,
+    /// The trace clock (`local`, `mono`, `global`, ...).
+    pub trace_clock: Option<String>,
+    /// trace.dat version (6 or 7).
+    pub file_version: u32,
+    /// `little` or `big`.
+    pub endian: &'static str,
+    /// Compression of the file (`none`, `zstd`, `zlib`).
+    pub compression: String,
+    /// CPUs the trace was recorded on.
+    pub cpu_count: u32,
+    /// Buffer names (the top buffer is `""`).
+    pub buffers: Vec<String>,
+    /// Timestamp of the first record (ns for ns clocks).
+    pub first_ts: Option<u64>,
+    /// Timestamp of the last record.
+    pub last_ts: Option<u64>,
+    /// Records read (all buffers).
+    pub events: u64,
+    /// Lost events per CPU and buffer (only those that lost some).
+    pub lost: Vec<LostInfo>,
+    /// Problems reading the file (metadata warnings and per-CPU read errors).
+    pub read_errors: Vec<String>,
+}
+
+/// Lost events of one CPU of one buffer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LostInfo {
+    /// The CPU.
+    #[serde(serialize_with = "crate::model::ser_cpu")]
+    pub cpu: Cpu,
+    /// The buffer name (`""` for the top buffer).
+    pub buffer: String,
+    /// Pages that reported a loss.
+    pub pages: u64,
+    /// Events lost, summed over the pages that gave a count.
+    pub events: u64,
+    /// Whether some page reported a loss without a count.
+    pub uncounted: bool,
+}
+
+/// [`analyze`], plus the file facts a report prints ([`TraceInfo`]), from the
+/// same single pass over the records.
+pub fn analyze_with_info(
+    trace: &TraceDat<'_>,
+    profile: Option<&Profile>,
+    opts: &AnalyzeOptions,
+) -> Result<(Analysis, TraceInfo), AnalyzeError> {
     let arch = opts
         .arch
         .clone()
@@ -162,14 +223,36 @@ pub fn analyze(
     let p = choose_profile(&trace.formats, arch.as_deref(), profile)?;
     let compiled = p.compile(&trace.formats, trace.endian);
     let mut ingest = Ingest::new(&compiled);
-    let ncpu = trace.buffers.first().map_or(0, |b| b.cpus.len());
-    let streams = (0..ncpu).filter_map(|i| trace.cpu_records(0, i)).collect();
-    let mut merged = MergedRecords::new(streams);
+    let mut merged = MergedRecords::new(trace.all_cpu_records());
     let mut errors = Vec::new();
+    let mut first_ts: Option<u64> = None;
+    let mut last_ts: Option<u64> = None;
+    let mut lost: BTreeMap<(usize, Cpu), LostInfo> = BTreeMap::new();
     while let Some(item) = merged.next_item() {
         match item {
-            Ok(Item::Record(r)) => ingest.push_record(r.ts, r.cpu, r.payload),
-            Ok(Item::Lost(l)) => ingest.push_lost(l.cpu, l.ts, l.count),
+            Ok(Item::Record(r)) => {
+                first_ts.get_or_insert(r.ts.0);
+                last_ts = Some(last_ts.map_or(r.ts.0, |t| t.max(r.ts.0)));
+                ingest.push_record(r.ts, r.cpu, r.payload);
+            }
+            Ok(Item::Lost(l)) => {
+                let e = lost.entry((l.buffer, l.cpu)).or_insert_with(|| LostInfo {
+                    cpu: l.cpu,
+                    buffer: trace
+                        .buffers
+                        .get(l.buffer)
+                        .map_or_else(String::new, |b| b.name.clone()),
+                    pages: 0,
+                    events: 0,
+                    uncounted: false,
+                });
+                e.pages += 1;
+                match l.count {
+                    Some(n) => e.events = e.events.saturating_add(n),
+                    None => e.uncounted = true,
+                }
+                ingest.push_lost(l.cpu, l.ts, l.count);
+            }
             Err(e) => errors.push(format!("trace data: {e}")),
         }
     }
@@ -177,15 +260,54 @@ pub fn analyze(
     for (pid, comm) in &trace.cmdlines {
         o.comms.entry(*pid).or_insert_with(|| comm.clone());
     }
-    let mut a = analyze_ingested(&ingest.finish(), &compiled, &o);
-    if trace.buffers.len() > 1 {
+    let ingested = ingest.finish();
+    let mut a = analyze_ingested(&ingested, &compiled, &o);
+    let clocks: std::collections::BTreeSet<&str> = trace
+        .buffers
+        .iter()
+        .filter_map(|b| b.clock.as_deref())
+        .collect();
+    if clocks.len() > 1 {
         a.warnings.push(format!(
-            "{} instance buffers were not analysed (top buffer only)",
-            trace.buffers.len() - 1
+            "buffers use different clocks ({}): cross-buffer order may be wrong",
+            clocks.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    a.warnings.extend(errors);
-    Ok(a)
+    a.warnings.extend(errors.iter().cloned());
+    let uname = trace.options.uname.clone();
+    let info = TraceInfo {
+        arch: trace.options.machine().map(str::to_string),
+        kernel_release: uname
+            .as_deref()
+            .and_then(|u| u.split_whitespace().nth(2))
+            .map(str::to_string),
+        uname,
+        trace_clock: trace
+            .options
+            .clock
+            .clone()
+            .or_else(|| trace.buffers.first().and_then(|b| b.clock.clone())),
+        file_version: trace.version,
+        endian: if trace.endian.is_big() {
+            "big"
+        } else {
+            "little"
+        },
+        compression: trace.compression.name().to_string(),
+        cpu_count: trace.cpu_count,
+        buffers: trace.buffers.iter().map(|b| b.name.clone()).collect(),
+        first_ts,
+        last_ts,
+        events: ingested.records,
+        lost: lost.into_values().collect(),
+        read_errors: trace
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .chain(errors)
+            .collect(),
+    };
+    Ok((a, info))
 }
 
 /// Analyses an already ingested trace.

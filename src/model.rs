@@ -149,6 +149,9 @@ pub enum MmArg {
     Loaded,
     /// The mm of the CPU's current task (`@current`).
     Current,
+    /// The mm of the task the CPU's last switch brought in, if nothing was
+    /// loaded since; otherwise unknown (`@switched`).
+    Switched,
     /// Not given: the replay pairs it (a kretprobe end takes the mm of the
     /// innermost open begin on its CPU).
     Paired,

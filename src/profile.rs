@@ -39,6 +39,11 @@
 //! * `"@current"`: the CPU's current task (pid) or its mm, resolved by the
 //!   replay (x86 `tlb_flush` reason 0 loads the next task's mm);
 //! * `"@loaded"`: the mm the CPU has loaded (x86 `tlb_flush` has no mm);
+//! * `"@switched"` (for `mm-loaded`): the mm of the task the CPU's last
+//!   task switch brought in, when nothing was loaded since that switch;
+//!   otherwise the loaded mm becomes *unknown* (x86 `tlb_flush` reason 0 is
+//!   also emitted by exec, `leave_mm` and temporary mms, whose mm the event
+//!   does not tell);
 //! * `{ field = "asce", mask = "0xfffffffffffff000", shift = 0, add = 0 }`:
 //!   `((field & mask) >> shift) + add` (an mm derived from an s390 ASCE);
 //! * for `deferred`: one of `"none"`, `"thread-flag"`, `"mm-flag"`, `"cpu-flag"`.
@@ -82,6 +87,20 @@ use crate::model::{DeferKind, RoleKind};
 
 /// The source text of the built-in `mmctx` profile.
 pub const MMCTX_TOML: &str = include_str!("profile/mmctx.toml");
+/// The source text of the built-in `s390x` profile.
+pub const S390X_TOML: &str = include_str!("profile/s390x.toml");
+/// The source text of the built-in `arm64` profile.
+pub const ARM64_TOML: &str = include_str!("profile/arm64.toml");
+/// The source text of the built-in `x86_64` profile.
+pub const X86_64_TOML: &str = include_str!("profile/x86_64.toml");
+
+/// Every built-in profile's source text, by name.
+pub const BUILTIN_TOML: [(&str, &str); 4] = [
+    ("mmctx", MMCTX_TOML),
+    ("s390x", S390X_TOML),
+    ("arm64", ARM64_TOML),
+    ("x86_64", X86_64_TOML),
+];
 
 /// A profile could not be read or is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -315,19 +334,23 @@ impl CmpOp {
     }
 }
 
-/// A `when` condition: `field OP value`.
+/// A `when` condition: `field OP value` or `field OP other_field`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     /// Field (event or common) name.
     pub field: String,
     /// Operator.
     pub op: CmpOp,
-    /// Right-hand side.
+    /// Right-hand side (when `rhs_field` is `None`).
     pub value: i128,
+    /// Right-hand side field, compared with `field` (s390
+    /// `lc_user_asce != cur_mm_asce`); both are compared as read, each
+    /// sign-extended when its format says `signed:1`.
+    pub rhs_field: Option<String>,
 }
 
 impl Condition {
-    /// Parses `FIELD OP NUMBER`.
+    /// Parses `FIELD OP NUMBER` or `FIELD OP FIELD`.
     pub fn parse(text: &str) -> Option<Condition> {
         let t = text.trim();
         let end = t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
@@ -349,11 +372,21 @@ impl Condition {
         let (op, rest) = OPS
             .iter()
             .find_map(|(s, op)| rest.strip_prefix(s).map(|r| (*op, r)))?;
-        let value = parse_int(rest.trim())?;
+        let rest = rest.trim();
+        if rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && is_ident(rest) {
+            return Some(Condition {
+                field: field.to_string(),
+                op,
+                value: 0,
+                rhs_field: Some(rest.to_string()),
+            });
+        }
+        let value = parse_int(rest)?;
         Some(Condition {
             field: field.to_string(),
             op,
             value,
+            rhs_field: None,
         })
     }
 }
@@ -393,6 +426,8 @@ pub enum Value {
     Current,
     /// `@loaded`.
     Loaded,
+    /// `@switched`.
+    Switched,
     /// A deferral kind constant.
     Defer(DeferKind),
 }
@@ -549,27 +584,29 @@ impl Profile {
     }
 
     /// Whether this profile is eligible for a trace with these events and
-    /// machine name.
+    /// machine name: all `all_of` events present; the machine, when known,
+    /// one of `arch` (if given); and one `any_of` event present, unless the
+    /// known machine is one of `arch` (an arch profile then applies even to
+    /// a trace that lacks its key events, so that its coverage table can say
+    /// what to record).
     pub fn is_eligible(&self, has_event: &dyn Fn(&EventName) -> bool, arch: Option<&str>) -> bool {
         let s = &self.select;
-        let any = s.any_of.is_empty() || s.any_of.iter().any(has_event);
+        let arch_match = arch.is_some_and(|a| s.arch.iter().any(|x| x.eq_ignore_ascii_case(a)));
+        let any = s.any_of.is_empty() || arch_match || s.any_of.iter().any(has_event);
         let all = s.all_of.iter().all(has_event);
-        let arch_ok = match (arch, s.arch.is_empty()) {
-            (_, true) | (None, _) => true,
-            (Some(a), false) => s.arch.iter().any(|x| x.eq_ignore_ascii_case(a)),
-        };
+        let arch_ok = s.arch.is_empty() || arch.is_none() || arch_match;
         any && all && arch_ok
     }
 }
 
-/// All built-in profiles (currently `mmctx`).
+/// All built-in profiles: `mmctx`, `s390x`, `arm64`, `x86_64`.
 pub fn builtins() -> Vec<Profile> {
     // The built-in texts are part of the binary and covered by tests; a
     // failure here would be a build defect, so it is skipped rather than
     // panicking.
-    [MMCTX_TOML]
+    BUILTIN_TOML
         .iter()
-        .filter_map(|t| Profile::parse(t).ok())
+        .filter_map(|(_, t)| Profile::parse(t).ok())
         .collect()
 }
 
@@ -694,6 +731,7 @@ fn validate_value(ty: ArgType, v: &ValueSpec) -> Result<Value, String> {
         (ArgType::Defer, _) => Err("want one of none, thread-flag, mm-flag, cpu-flag".into()),
         (ArgType::Pid | ArgType::Mm, ValueSpec::Text(s)) if s == "@current" => Ok(Value::Current),
         (ArgType::Mm, ValueSpec::Text(s)) if s == "@loaded" => Ok(Value::Loaded),
+        (ArgType::Mm, ValueSpec::Text(s)) if s == "@switched" => Ok(Value::Switched),
         (_, ValueSpec::Text(s)) if s.starts_with('@') => {
             Err(format!("`{s}` is not available for this argument"))
         }

@@ -52,6 +52,7 @@ enum CVal {
     Const(u64),
     Current,
     Loaded,
+    Switched,
     Defer(DeferKind),
 }
 
@@ -62,6 +63,8 @@ struct CCond {
     signed: bool,
     op: CmpOp,
     rhs: i128,
+    /// Compare with this field (offset, size, signed) instead of `rhs`.
+    rhs_field: Option<(usize, usize, bool)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -213,6 +216,17 @@ fn compile_rule(
         }
         // A negative number against an unsigned field means its bit pattern
         // at the field's size (x86 `pages == -1` for TLB_FLUSH_ALL).
+        let rhs_field = match &c.rhs_field {
+            None => None,
+            Some(name) => {
+                let g = find_field(fmt, name)
+                    .ok_or_else(|| format!("no field `{name}` for condition"))?;
+                if !numeric(g) {
+                    return Err(format!("field `{name}` is not a number"));
+                }
+                Some((g.offset, g.size, g.flags.signed))
+            }
+        };
         let rhs = if !f.flags.signed && c.value < 0 {
             let mask = if f.size >= 8 {
                 u64::MAX
@@ -229,6 +243,7 @@ fn compile_rule(
             signed: f.flags.signed,
             op: c.op,
             rhs,
+            rhs_field,
         });
     }
     let defs = role_args(rule.role);
@@ -239,6 +254,7 @@ fn compile_rule(
             Value::Const(c) => CVal::Const(*c),
             Value::Current => CVal::Current,
             Value::Loaded => CVal::Loaded,
+            Value::Switched => CVal::Switched,
             Value::Defer(k) => CVal::Defer(*k),
             Value::Field {
                 name,
@@ -353,18 +369,24 @@ impl CompiledProfile {
 
     fn conds_hold(&self, r: &CRule, payload: &[u8]) -> bool {
         let (s, l) = r.conds;
-        self.conds[s as usize..(s + l) as usize].iter().all(|c| {
-            match self.endian.read_uint(payload, c.off, c.size) {
-                Some(v) => {
-                    let lhs = if c.signed {
-                        i128::from(sign_extend(v, c.size))
-                    } else {
-                        i128::from(v)
-                    };
-                    c.op.holds(lhs, c.rhs)
+        let read = |off: usize, size: usize, signed: bool| {
+            self.endian.read_uint(payload, off, size).map(|v| {
+                if signed {
+                    i128::from(sign_extend(v, size))
+                } else {
+                    i128::from(v)
                 }
-                None => false,
-            }
+            })
+        };
+        self.conds[s as usize..(s + l) as usize].iter().all(|c| {
+            let Some(lhs) = read(c.off, c.size, c.signed) else {
+                return false;
+            };
+            let rhs = match c.rhs_field {
+                None => Some(c.rhs),
+                Some((off, size, signed)) => read(off, size, signed),
+            };
+            rhs.is_some_and(|rhs| c.op.holds(lhs, rhs))
         })
     }
 
@@ -412,6 +434,7 @@ impl CompiledProfile {
         match v {
             CVal::Current => Ok(MmArg::Current),
             CVal::Loaded => Ok(MmArg::Loaded),
+            CVal::Switched => Ok(MmArg::Switched),
             CVal::Absent => Ok(MmArg::Paired),
             _ => Ok(MmArg::Value(Mm(self.num(v, p)?.ok_or(())?))),
         }

@@ -217,9 +217,15 @@ fn conditions_parse_and_compare_by_signedness() {
     assert_eq!(Condition::parse("pages==-1").unwrap().value, -1);
     assert_eq!(Condition::parse("flags !& 0x100").unwrap().op, CmpOp::NoBit);
     assert_eq!(Condition::parse("x >= 0xff").unwrap().value, 255);
-    for bad in ["", "== 1", "x ~ 1", "x == y", "x == 0xzz"] {
+    for bad in ["", "== 1", "x ~ 1", "x == 0xzz", "x == y z", "x == -y"] {
         assert!(Condition::parse(bad).is_none(), "{bad}");
     }
+    let c = Condition::parse("lc_user_asce != cur_mm_asce").unwrap();
+    assert_eq!(
+        (c.field.as_str(), c.op, c.rhs_field.as_deref()),
+        ("lc_user_asce", CmpOp::Ne, Some("cur_mm_asce"))
+    );
+    assert_eq!(Condition::parse("x == 1").unwrap().rhs_field, None);
     // `pages == -1` on an unsigned long and `reason < 0` on a signed int.
     let text = r#"
 name = "t"
@@ -313,4 +319,123 @@ fn builtin_selection_follows_the_trace_events() {
         "kprobes:cdsm"
     );
     assert!(EventName::parse("a:b:c").is_none());
+}
+
+#[test]
+fn field_against_field_conditions_compare_two_fields_of_the_record() {
+    let text = r#"
+name = "t"
+[[rule]]
+event = "kprobes:exit_to_user"
+when = ["cur_mm != 0", "lc_user_asce != cur_mm_asce"]
+role = "mm-loaded"
+args = { mm = "lc_user_asce" }
+[[rule]]
+event = "kprobes:exit_to_user"
+when = ["cur_mm != 0", "lc_user_asce == cur_mm_asce"]
+role = "mm-loaded"
+args = { mm = "cur_mm" }
+"#;
+    let p = Profile::parse(text).unwrap();
+    let f = fmt(
+        "kprobes",
+        "exit_to_user",
+        40,
+        "\tfield:u64 lc_user_asce;\toffset:8;\tsize:8;\tsigned:0;\n\
+         \tfield:u64 cur_mm;\toffset:16;\tsize:8;\tsigned:0;\n\
+         \tfield:u64 cur_mm_asce;\toffset:24;\tsize:8;\tsigned:0;\n",
+    );
+    for e in [Endian::Little, Endian::Big] {
+        let c = p.compile(std::slice::from_ref(&f), e);
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+        let same = payload(
+            e,
+            40,
+            7,
+            &[(8, 8, 0x31e41c7), (16, 8, 0x27c4400), (24, 8, 0x31e41c7)],
+        );
+        assert_eq!(
+            classify(&c, &same),
+            vec![Role::MmLoaded {
+                mm: MmArg::Value(Mm(0x27c4400)),
+                flushed: None
+            }]
+        );
+        let other = payload(
+            e,
+            40,
+            7,
+            &[(8, 8, 0x33541c7), (16, 8, 0x27c4400), (24, 8, 0x31e41c7)],
+        );
+        assert_eq!(
+            classify(&c, &other),
+            vec![Role::MmLoaded {
+                mm: MmArg::Value(Mm(0x33541c7)),
+                flushed: None
+            }]
+        );
+    }
+    // A missing right-hand field leaves the rule out with a warning.
+    let g = fmt(
+        "kprobes",
+        "exit_to_user",
+        40,
+        "\tfield:u64 lc_user_asce;\toffset:8;\tsize:8;\tsigned:0;\n\
+         \tfield:u64 cur_mm;\toffset:16;\tsize:8;\tsigned:0;\n",
+    );
+    let c = p.compile(&[g], Endian::Little);
+    assert_eq!(c.warnings().len(), 2);
+}
+
+#[test]
+fn every_builtin_parses_and_compiles_without_unknown_roles() {
+    for (name, text) in BUILTIN_TOML {
+        let p = Profile::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(p.name, name);
+        assert!(!p.rules.is_empty());
+    }
+    assert_eq!(builtins().len(), BUILTIN_TOML.len());
+}
+
+#[test]
+fn builtin_selection_by_events_and_machine() {
+    let has = |names: &'static [&'static str]| {
+        move |n: &EventName| names.contains(&n.to_string().as_str())
+    };
+    let pick = |names: &'static [&'static str], arch: Option<&str>| {
+        select_builtin(&has(names), arch).map(|p| p.name)
+    };
+    // The machine decides between the arch profiles ...
+    let common: &[&str] = &[
+        "sched:sched_switch",
+        "tlb:tlb_flush",
+        "raw_syscalls:sys_exit",
+    ];
+    assert_eq!(pick(common, Some("x86_64")).as_deref(), Some("x86_64"));
+    assert_eq!(pick(common, Some("aarch64")).as_deref(), Some("arm64"));
+    assert_eq!(pick(common, Some("s390x")).as_deref(), Some("s390x"));
+    // ... even when the trace lacks their key events (coverage says what to record) ...
+    assert_eq!(
+        pick(&["sched:sched_switch"], Some("s390x")).as_deref(),
+        Some("s390x")
+    );
+    // ... and the events decide when the machine is unknown.
+    let s390: &[&str] = &[
+        "sched:sched_switch",
+        "kprobes:exit_to_user",
+        "tlb:tlb_flush",
+    ];
+    assert_eq!(pick(s390, None).as_deref(), Some("s390x"));
+    let arm: &[&str] = &[
+        "sched:sched_switch",
+        "kprobes:cpu_switch_mm",
+        "tlb:tlb_flush",
+    ];
+    assert_eq!(pick(arm, None).as_deref(), Some("arm64"));
+    assert_eq!(pick(common, None).as_deref(), Some("x86_64"));
+    // The canonical events win over the machine's profile.
+    let mmctx: &[&str] = &["sched:sched_switch", "mmctx:switch", "mmctx:load"];
+    assert_eq!(pick(mmctx, Some("s390x")).as_deref(), Some("mmctx"));
+    // No sched_switch: nothing applies.
+    assert_eq!(pick(&["tlb:tlb_flush"], Some("x86_64")), None);
 }

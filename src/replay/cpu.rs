@@ -149,6 +149,8 @@ struct State<'t> {
     user: Option<UserIv>,
     inv1_open: Option<usize>,
     last_switch: Option<(Pid, Pid)>,
+    /// A task switch happened and no mm was loaded since.
+    load_due: bool,
     pte_stack: Vec<(EventRef, Mm, u64, bool)>,
     flush_stack: Vec<(EventRef, Mm, bool)>,
     out: CpuFacts,
@@ -173,6 +175,7 @@ pub(crate) fn replay_cpu(
         user: None,
         inv1_open: None,
         last_switch: None,
+        load_due: false,
         pte_stack: Vec::new(),
         flush_stack: Vec::new(),
         out: CpuFacts {
@@ -218,6 +221,12 @@ impl State<'_> {
                 .and_then(|c| c.mm)
                 .map(|t| (t.value, t.prov.is_observed())),
             MmArg::Loaded => self.hw.map(|h| (h.mm.value, h.mm.prov.is_observed())),
+            // Observed only if the task's mm was observed at or after the
+            // switch (an older binding may predate an exec).
+            MmArg::Switched if self.load_due => self.cur.and_then(|c| {
+                c.mm.map(|t| (t.value, t.prov.is_observed() && t.prov.event() >= c.since))
+            }),
+            MmArg::Switched => None,
             MmArg::Paired => None,
         }
     }
@@ -229,8 +238,14 @@ impl State<'_> {
         }
     }
 
+    /// Whether the CPU runs a task without a user mm (idle, a kernel thread
+    /// borrowing the previous mm: lazy TLB mode).
     fn lazy(&self) -> bool {
-        matches!(self.cur, Some(Cur { mm: Some(t), .. }) if !t.value.is_user())
+        match self.cur {
+            Some(Cur { pid: Pid(0), .. }) => true,
+            Some(Cur { mm: Some(t), .. }) => !t.value.is_user(),
+            _ => false,
+        }
     }
 
     fn push_seg(&mut self, at: EventRef) {
@@ -286,6 +301,11 @@ impl State<'_> {
 
     fn step(&mut self, at: EventRef, role: Role) {
         let is_switch = matches!(role, Role::TaskSwitch { .. });
+        // A load "due" after a switch is the event right after it (x86
+        // switch_mm's tlb_flush follows sched_switch at once); anything in
+        // between means the next task already runs.
+        let due = std::mem::take(&mut self.load_due);
+        self.load_due = due && matches!(role, Role::MmLoaded { .. });
         match role {
             Role::TaskSwitch {
                 prev_pid,
@@ -301,6 +321,10 @@ impl State<'_> {
                         value: mm,
                         prov: Provenance::Observed { event: at },
                     });
+                    if !mm.is_user() {
+                        self.close_user(at); // an exiting task: in the kernel for good
+                    }
+                    self.push_seg(at);
                 }
             }
             Role::MmSwitchRequested {
@@ -309,7 +333,18 @@ impl State<'_> {
                 next_mm,
                 deferred,
             } => {
-                if let Some((m, _)) = self.resolve_mm(next_mm) {
+                if let Some((m, observed)) = self.resolve_mm(next_mm) {
+                    // switch_mm(prev, next->mm, next): the mm of the task
+                    // being switched in, observed.
+                    if let (Some(p), Some(c)) = (self.resolve_pid(pid), &mut self.cur)
+                        && c.pid == p
+                        && observed
+                    {
+                        c.mm = Some(Tracked {
+                            value: m,
+                            prov: Provenance::Observed { event: at },
+                        });
+                    }
                     self.switching_to = Some(m);
                     self.pending = match deferred {
                         DeferKind::None => None,
@@ -326,11 +361,16 @@ impl State<'_> {
                     self.push_seg(at);
                 }
             }
-            Role::MmLoaded { mm, flushed } => {
-                if let Some((m, observed)) = self.resolve_mm(mm) {
-                    self.on_load(at, m, observed, flushed, false);
+            Role::MmLoaded { mm, flushed } => match self.resolve_mm(mm) {
+                Some((m, observed)) => self.on_load(at, m, observed, flushed, false),
+                None if mm == MmArg::Switched => {
+                    // Something was loaded, but not what: forget the old value.
+                    self.close_inv1(at);
+                    self.hw = None;
+                    self.push_seg(at);
                 }
-            }
+                None => {}
+            },
             Role::DeferredSwitchCompleted { pid, mm } => {
                 let target = match mm {
                     MmArg::Paired => self
@@ -429,6 +469,7 @@ impl State<'_> {
     fn on_switch(&mut self, at: EventRef, prev: Pid, next: Pid, next_mm: Option<Mm>) {
         if self.last_switch == Some((prev, next)) {
             // The same switch seen by a second event (sched_switch + mmctx:switch).
+            self.load_due = true;
             if let (Some(m), Some(c)) = (next_mm, &mut self.cur) {
                 c.mm = Some(Tracked {
                     value: m,
@@ -463,6 +504,7 @@ impl State<'_> {
             since: at,
             prev,
         });
+        self.load_due = true;
         self.last_switch = Some((prev, next));
         self.infer_load(at);
         self.push_seg(at);
@@ -497,6 +539,7 @@ impl State<'_> {
         deferred_completion: bool,
     ) {
         self.close_inv1(at);
+        self.load_due = false;
         self.hw = Some(Hw {
             mm: tracked_value(m, at, observed),
             deferred_completion,
@@ -524,6 +567,16 @@ impl State<'_> {
     }
 
     fn on_user(&mut self, at: EventRef, pid: Pid) {
+        if self.cur.is_some_and(|c| c.pid != pid) {
+            // The task returning is not the one the last switch brought in:
+            // a switch was not recorded, and with it whatever it loaded.
+            self.close_user(at);
+            self.close_inv1(at);
+            self.cur = None;
+            self.hw = None;
+            self.switching_to = None;
+            self.load_due = false;
+        }
         if self.cur.is_none() {
             self.cur = Some(Cur {
                 pid,
@@ -533,17 +586,20 @@ impl State<'_> {
             });
             self.push_seg(at);
         }
-        if self.user.is_some_and(|u| u.pid == pid) {
-            return; // still in user space (e.g. sys_exit and mmctx:user)
-        }
-        self.close_user(at);
         let expected = self.task_mm(pid, at);
-        self.user = Some(UserIv {
-            pid,
-            mm: expected.map(|t| t.value),
-            start: at,
-            end: None,
-        });
+        // A second return of the same task without a kernel entry seen in
+        // between (sys_exit and mmctx:user of one return, or a trace without
+        // kernel-entry events) continues the user interval, but the loaded
+        // mm is checked again: it may have been observed anew.
+        if !self.user.is_some_and(|u| u.pid == pid) {
+            self.close_user(at);
+            self.user = Some(UserIv {
+                pid,
+                mm: expected.map(|t| t.value),
+                start: at,
+                end: None,
+            });
+        }
 
         let pending = self.pending;
         let lost = pending.filter(|p| p.kind == DeferKind::ThreadFlag && p.lost_switch.is_some());

@@ -155,16 +155,18 @@ fn mm_flag_consumed(cpus: &mut [CpuFacts], out: &mut Vec<Finding>) {
 }
 
 /// The first completion that discharges a flush of `mm` owed by `cpu` since `at`.
+/// The boolean is true when it is a flush completion (which the initiator
+/// waits for: its flush cannot end before), false for a flushing mm load.
 fn discharge(
     cpus: &[CpuFacts],
     target: &CpuFacts,
     mm: Mm,
     at: EventRef,
-) -> Option<(EventRef, String)> {
-    let mut best: Option<(EventRef, String)> = None;
-    let mut offer = |e: EventRef, what: String| {
-        if best.as_ref().is_none_or(|(b, _)| e < *b) {
-            best = Some((e, what));
+) -> Option<(EventRef, String, bool)> {
+    let mut best: Option<(EventRef, String, bool)> = None;
+    let mut offer = |e: EventRef, what: String, completion: bool| {
+        if best.as_ref().is_none_or(|(b, _, _)| e < *b) {
+            best = Some((e, what, completion));
         }
     };
     for f in cpus {
@@ -175,13 +177,13 @@ fn discharge(
                 } else {
                     format!("tlb-flush-completed {mm} on cpu {}", f.cpu)
                 };
-                offer(c.done, what);
+                offer(c.done, what, true);
             }
         }
     }
     for l in &target.loads {
         if l.mm == mm && l.at >= at && l.flushed == Some(true) {
-            offer(l.at, format!("mm-loaded {mm} with flush"));
+            offer(l.at, format!("mm-loaded {mm} with flush"), false);
         }
     }
     best
@@ -221,13 +223,25 @@ fn flush_obligations(
             }
             let dis = discharge(cpus, c, mm, at);
             open.insert((c.cpu, mm), dis.as_ref().map(|d| d.0));
-            let exp = exposure(
-                c,
-                mm,
-                if t_done > at { t_done } else { at },
-                dis.as_ref().map(|d| d.0),
-                trace_end,
-            );
+            // The initiator's flush ends after its own completion and, when
+            // the target was flushed by a completion (the IPI, a broadcast),
+            // not before that: user time before it is not exposed.
+            let mut from = t_done.max(at);
+            if let Some((d, _, true)) = &dis {
+                from = from.max(*d);
+            }
+            // A flush IPI handled on the target (a completion there, for
+            // whatever mm it had loaded) is one the initiator waited for.
+            if let Some(h) = c
+                .completions
+                .iter()
+                .map(|x| x.done)
+                .filter(|d| *d > at)
+                .min()
+            {
+                from = from.max(h);
+            }
+            let exp = exposure(c, mm, from, dis.as_ref().map(|d| d.0), trace_end);
             let Some((_, first)) = exp.first() else {
                 continue;
             };
@@ -271,7 +285,7 @@ fn flush_obligations(
                     what: format!("initiator's flush of {mm} done"),
                 });
             }
-            if let Some((d, what)) = &dis {
+            if let Some((d, what, _)) = &dis {
                 chain.push(ChainLink {
                     at: *d,
                     what: what.clone(),

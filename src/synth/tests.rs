@@ -613,10 +613,22 @@ fn coverage_tells_what_to_record() {
         .filter(|f| keep.contains(&f.name.as_str()))
         .cloned()
         .collect();
+    // Without the load events the mmctx profile is not chosen by itself.
+    assert!(
+        analyze_records(
+            &formats,
+            t.endian,
+            None,
+            t.items(),
+            &AnalyzeOptions::default()
+        )
+        .is_err()
+    );
+    let mmctx = Profile::builtin("mmctx").unwrap();
     let a = analyze_records(
         &formats,
         t.endian,
-        None,
+        Some(&mmctx),
         t.items(),
         &AnalyzeOptions::default(),
     )

@@ -171,11 +171,24 @@ pub fn coverage(profile: &CompiledProfile, trace: &IngestedTrace) -> Coverage {
                 missing_roles.push(RoleKind::TaskMm);
                 record.push(role_hint(RoleKind::TaskMm).to_string());
             }
-            if inv == Invariant::WrongMmAtUserReturn && !profile.provides(RoleKind::MmLoaded) {
+            let loads = profile.provides(RoleKind::MmLoaded)
+                || profile.provides(RoleKind::DeferredSwitchCompleted);
+            if inv == Invariant::WrongMmAtUserReturn && !loads {
                 notes.push(
                     "the loaded mm is inferred at each switch: INV-1 cannot fire on inferred state"
                         .to_string(),
                 );
+            }
+            if inv == Invariant::WrongMmAtUserReturn && loads && !profile.observes_loaded_mm() {
+                notes.push(
+                    "the load events carry no mm and no switch event carries the next task's mm: \
+                     the loaded mm is never observed, so INV-1 cannot fire"
+                        .to_string(),
+                );
+                if !missing_roles.contains(&RoleKind::TaskMm) {
+                    missing_roles.push(RoleKind::TaskMm);
+                    record.push(role_hint(RoleKind::TaskMm).to_string());
+                }
             }
             record.dedup();
             InvariantCoverage {

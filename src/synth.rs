@@ -185,6 +185,25 @@ impl SynthTrace {
         }
     }
 
+    /// Drops the formats of events no record uses.
+    fn keep_used_formats(&mut self) {
+        let used: std::collections::BTreeSet<u32> = self
+            .cpus
+            .values()
+            .flatten()
+            .filter_map(|(_, p)| self.endian.read_u16(p, 0).map(u32::from))
+            .collect();
+        let keep: Vec<bool> = self
+            .formats
+            .iter()
+            .map(|f| used.contains(&f.id.0))
+            .collect();
+        let mut k = keep.iter();
+        self.formats.retain(|_| *k.next().unwrap_or(&false));
+        let mut k = keep.iter();
+        self.format_texts.retain(|_| *k.next().unwrap_or(&false));
+    }
+
     /// Marks that `cpu` lost `count` events just before `ts` (written as a
     /// missed-events page; used to test the INV-7 gate).
     pub fn mark_lost(&mut self, cpu: u32, ts: u64, count: u64) {
@@ -281,20 +300,24 @@ pub fn build(opts: &SynthOptions) -> Result<SynthTrace, SynthError> {
         let used = scenario::cpus(opts.scenario);
         let noise_cpu = used.iter().max().map_or(0, |m| m + 1);
         let (t0, t1) = scenario::span(opts.scenario);
-        let ops = random_ops(opts.seed, opts.noise);
-        // Each op emits at most ~12 events; spread them over the scenario.
-        let step = ((t1 - t0) / (u64::from(opts.noise) * 12 + 1)).max(2);
-        let cfg = SimConfig {
-            cpus: vec![noise_cpu],
-            mms: 2,
-            threads: 2,
-            pid_base: 1000,
-            mm_base: 0x1_0000_0000,
-            t0: t0.saturating_sub(1_000_000),
-            step,
-            drop: None,
-        };
-        sim::simulate(&mut sc, &cfg, &ops);
+        // The simulated noise tasks speak the mmctx protocol; X is an x86
+        // recording without it, so it only gets irqs and wakeups.
+        if opts.scenario != Scenario::X {
+            let ops = random_ops(opts.seed, opts.noise);
+            // Each op emits at most ~12 events; spread them over the scenario.
+            let step = ((t1 - t0) / (u64::from(opts.noise) * 12 + 1)).max(2);
+            let cfg = SimConfig {
+                cpus: vec![noise_cpu],
+                mms: 2,
+                threads: 2,
+                pid_base: 1000,
+                mm_base: 0x1_0000_0000,
+                t0: t0.saturating_sub(1_000_000),
+                step,
+                drop: None,
+            };
+            sim::simulate(&mut sc, &cfg, &ops);
+        }
         let mut r = Rng(opts.seed.wrapping_add(7));
         for i in 0..opts.noise {
             let c = used[(r.next() % used.len() as u64) as usize];
@@ -307,7 +330,13 @@ pub fn build(opts: &SynthOptions) -> Result<SynthTrace, SynthError> {
             }
         }
     }
-    Ok(SynthTrace::from_script(sc))
+    let mut t = SynthTrace::from_script(sc);
+    if opts.scenario == Scenario::X {
+        // An x86 recording holds the formats of the events it enabled: the
+        // canonical mmctx deferral/load events are not among them.
+        t.keep_used_formats();
+    }
+    Ok(t)
 }
 
 /// Writes a generated trace as trace.dat.

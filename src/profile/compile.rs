@@ -89,6 +89,7 @@ pub struct CompiledProfile {
     coverage: Vec<RoleCoverage>,
     warnings: Vec<CompileWarning>,
     task_mm: bool,
+    loads_observed: bool,
 }
 
 fn find_field<'f>(fmt: &'f EventFormat, name: &str) -> Option<&'f Field> {
@@ -174,6 +175,25 @@ impl Profile {
             RoleKind::MmSwitchRequested => matches!(r.args[2], CVal::Num { .. } | CVal::Const(_)),
             _ => false,
         });
+        // Tasks' mms observed at the switch itself (a switch event with the
+        // next task's mm, or switch_mm's argument).
+        let strong_task_mm = per_id.iter().flatten().any(|r| match r.role {
+            RoleKind::TaskSwitch => r.args[3] != CVal::Absent,
+            RoleKind::MmSwitchRequested => matches!(r.args[2], CVal::Num { .. } | CVal::Const(_)),
+            _ => false,
+        });
+        let loads_observed = per_id.iter().flatten().any(|r| {
+            let mm = match r.role {
+                RoleKind::MmLoaded => r.args[0],
+                RoleKind::DeferredSwitchCompleted => r.args[1],
+                _ => return false,
+            };
+            match mm {
+                CVal::Num { .. } | CVal::Const(_) | CVal::Absent => true,
+                CVal::Current | CVal::Switched => strong_task_mm,
+                _ => false,
+            }
+        });
         let mut table = Vec::with_capacity(per_id.len());
         let mut rules = Vec::new();
         for list in per_id {
@@ -191,6 +211,7 @@ impl Profile {
             coverage,
             warnings,
             task_mm,
+            loads_observed,
         }
     }
 }
@@ -317,6 +338,14 @@ impl CompiledProfile {
     /// mm read from the record).
     pub fn provides_task_mm(&self) -> bool {
         self.task_mm
+    }
+
+    /// Whether some event of the trace tells which mm a CPU loaded: an mm
+    /// read from the record, or the switched-in task's mm when a switch
+    /// event carries it (x86 `tlb_flush` reason 0 after `mmctx:switch`).
+    /// Without it INV-1 cannot fire.
+    pub fn observes_loaded_mm(&self) -> bool {
+        self.loads_observed
     }
 
     /// Rules that could not be compiled.

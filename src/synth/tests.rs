@@ -850,3 +850,34 @@ fn coverage_tells_what_to_record() {
     assert_eq!(json["findings"][0]["invariant"], "lost-thread-deferral");
     assert_eq!(json["findings"][0]["expected_mm"], "0xb000");
 }
+
+#[test]
+fn parallel_replay_equals_sequential_on_every_scenario() {
+    let seq_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let par_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for s in ALL_SCENARIOS {
+        for variant in [Variant::Buggy, Variant::Fixed] {
+            for noise in [0, 200] {
+                let mut o = SynthOptions::new(s, variant);
+                o.noise = noise;
+                let t = build(&o).unwrap();
+                let seq = seq_pool.install(|| {
+                    let o = AnalyzeOptions {
+                        parallel: false,
+                        ..AnalyzeOptions::default()
+                    };
+                    analyze_records(&t.formats, t.endian, None, t.items(), &o).unwrap()
+                });
+                let par = par_pool.install(|| analyse_mem(&t, None));
+                assert_eq!(par, seq, "{s:?} {variant:?} noise {noise}");
+                assert_eq!(par.findings.is_empty(), variant == Variant::Fixed);
+            }
+        }
+    }
+}

@@ -23,11 +23,14 @@ struct Cli {
 enum Command {
     /// Print every event of a trace as `trace-cmd report -t` does.
     Dump(cmd::dump::DumpArgs),
+    /// Write a race-model scenario (buggy or fixed) as a trace.dat.
+    Synth(cmd::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
     }
 }

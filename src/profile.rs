@@ -27,11 +27,13 @@
 //! args = { mm = "mm" }                   # role argument -> value
 //! ```
 //!
-//! Conditions are `FIELD OP NUMBER` with `OP` one of `== != < <= > >=`, `&`
-//! (some bit of the mask set) or `!&` (no bit set); numbers are decimal
-//! (optionally negative) or `0x` hex; the field's `signed:` decides how it
-//! is compared, and a negative number against an unsigned field means its
-//! bit pattern at the field's size (x86 `pages == -1` on `unsigned long`).
+//! Conditions are `FIELD OP NUMBER` or `FIELD OP FIELD` with `OP` one of
+//! `== != < <= > >=`, `&` (some bit of the mask set) or `!&` (no bit set);
+//! numbers are decimal (optionally negative) or `0x` hex; the field's
+//! `signed:` decides how it is compared, and a negative number against an
+//! unsigned field means its bit pattern at the field's size (x86
+//! `pages == -1` on `unsigned long`). Two fields compare as read (s390
+//! `lc_user_asce != cur_mm_asce`).
 //!
 //! Argument values:
 //! * `"name"`: the event field `name`, or a common field (`"common_pid"`);
@@ -71,9 +73,11 @@
 //! role with its fields, the `r:` event to the `*-end` role with no `mm`; the
 //! replay pairs an end with the innermost open begin on its CPU.
 //!
-//! The x86_64 profile (later) will, for example, say
+//! Built-ins (`src/profile/*.toml`, see [`BUILTIN_TOML`]): `mmctx` (the
+//! canonical events), `s390x`, `arm64`, `x86_64` (the kprobes and
+//! tracepoints of the recording recipes). The x86_64 one, for example, says
 //! `event = "tlb:tlb_flush"`, `when = ["reason == 0", "pages == -1"]`,
-//! `role = "mm-loaded"`, `args = { mm = "@current", flushed = true }`.
+//! `role = "mm-loaded"`, `args = { mm = "@switched", flushed = true }`.
 
 mod compile;
 

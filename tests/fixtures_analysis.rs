@@ -267,9 +267,13 @@ fn x86_64_fixtures_are_clean_in_every_variant() {
     }
 }
 
-/// Finds `kprobes:exit_to_user` records: (merged index, ts, cpu, payload
-/// offset in the file, cur_pid, cur_mm, cur_mm_asce).
-fn exit_to_user_records(data: &[u8]) -> (usize, Vec<(u64, u64, u32, usize, i32, u64, u64)>) {
+/// One `kprobes:exit_to_user` record: (merged index, ts, cpu, payload offset
+/// in the file, cur_pid, cur_mm, cur_mm_asce).
+type ExitRec = (u64, u64, u32, usize, i32, u64, u64);
+
+/// Finds the `kprobes:exit_to_user` records and the offset of `lc_user_asce`
+/// in their payload.
+fn exit_to_user_records(data: &[u8]) -> (usize, Vec<ExitRec>) {
     let t = TraceDat::parse(data).unwrap();
     let f = t.format_by_name("kprobes", "exit_to_user").unwrap();
     let field = |n: &str| f.field(n).unwrap().offset;

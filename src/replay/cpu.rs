@@ -591,7 +591,7 @@ impl State<'_> {
         // between (sys_exit and mmctx:user of one return, or a trace without
         // kernel-entry events) continues the user interval, but the loaded
         // mm is checked again: it may have been observed anew.
-        if !self.user.is_some_and(|u| u.pid == pid) {
+        if self.user.is_none_or(|u| u.pid != pid) {
             self.close_user(at);
             self.user = Some(UserIv {
                 pid,

@@ -126,7 +126,6 @@ fn expected(s: Scenario) -> Vec<Summary> {
     }
 }
 
-const MMCTX_SCENARIOS: [Scenario; 4] = [Scenario::A, Scenario::B, Scenario::L, Scenario::L2];
 const ALL_SCENARIOS: [Scenario; 5] = [
     Scenario::A,
     Scenario::B,

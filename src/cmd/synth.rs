@@ -1,0 +1,134 @@
+//! `mmrace synth`: writes a race-model scenario as a real trace.dat.
+
+use clap::{Args, ValueEnum};
+use mmrace::synth::{Scenario, SynthCompression, SynthOptions, Variant, write};
+use mmrace_parsers::Endian;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A scenario of race-model.md §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// Lost per-thread deferral (INV-1, INV-1a).
+    #[value(name = "A")]
+    A,
+    /// Per-mm deferral flag consumed by another CPU (INV-1, INV-1b).
+    #[value(name = "B")]
+    B,
+    /// s390 lazy flush vs. recreation of TLB entries (INV-2b).
+    #[value(name = "L")]
+    L,
+    /// Lost lazy flush (INV-3).
+    #[value(name = "L2")]
+    L2,
+    /// x86 skipped flush IPI (INV-2).
+    #[value(name = "X")]
+    X,
+}
+
+/// The protocol variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VariantArg {
+    /// The racy protocol: gives the scenario's findings.
+    Buggy,
+    /// The fixed protocol: gives none.
+    Fixed,
+}
+
+/// Byte order of the written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndianArg {
+    /// Little-endian (x86_64, arm64).
+    Little,
+    /// Big-endian (s390x).
+    Big,
+}
+
+/// Compression of the written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// None.
+    None,
+    /// zstd (file version 7 only).
+    Zstd,
+}
+
+/// Arguments of `mmrace synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Scenario (race-model.md §4).
+    #[arg(long, value_enum, ignore_case = true)]
+    scenario: ScenarioArg,
+    /// Buggy or fixed protocol.
+    #[arg(long, value_enum, default_value = "buggy")]
+    variant: VariantArg,
+    /// Noise steps around the scenario (other tasks, irqs, wakeups).
+    #[arg(long, default_value_t = 0)]
+    noise: u32,
+    /// Seed of the noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Byte order.
+    #[arg(long, value_enum, default_value = "little")]
+    endian: EndianArg,
+    /// trace.dat version: 6 or 7.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(6..=7))]
+    file_version: u32,
+    /// Compression (version 7 only).
+    #[arg(long, value_enum, default_value = "none")]
+    compression: CompressionArg,
+    /// Output file.
+    #[arg(short = 'o', long = "output", value_name = "F.dat")]
+    output: PathBuf,
+}
+
+/// Runs `mmrace synth`: 0 when the file was written, 2 on any error.
+pub fn run(args: SynthArgs) -> ExitCode {
+    let mut o = SynthOptions::new(
+        match args.scenario {
+            ScenarioArg::A => Scenario::A,
+            ScenarioArg::B => Scenario::B,
+            ScenarioArg::L => Scenario::L,
+            ScenarioArg::L2 => Scenario::L2,
+            ScenarioArg::X => Scenario::X,
+        },
+        match args.variant {
+            VariantArg::Buggy => Variant::Buggy,
+            VariantArg::Fixed => Variant::Fixed,
+        },
+    );
+    o.noise = args.noise;
+    o.seed = args.seed;
+    o.endian = match args.endian {
+        EndianArg::Little => Endian::Little,
+        EndianArg::Big => Endian::Big,
+    };
+    o.file_version = args.file_version;
+    o.compression = match args.compression {
+        CompressionArg::None => SynthCompression::None,
+        CompressionArg::Zstd => SynthCompression::Zstd,
+    };
+    if o.compression == SynthCompression::Zstd && o.file_version != 7 {
+        eprintln!("mmrace: --compression zstd needs --file-version 7");
+        return ExitCode::from(2);
+    }
+    let file = match std::fs::File::create(&args.output) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", args.output.display());
+            return ExitCode::from(2);
+        }
+    };
+    let res = write(&o, BufWriter::new(file))
+        .map_err(|e| e.to_string())
+        .and_then(|mut w| w.flush().map_err(|e| e.to_string()));
+    match res {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", args.output.display());
+            let _ = std::fs::remove_file(&args.output);
+            ExitCode::from(2)
+        }
+    }
+}

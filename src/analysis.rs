@@ -163,7 +163,13 @@ pub fn analyze(
     let compiled = p.compile(&trace.formats, trace.endian);
     let mut ingest = Ingest::new(&compiled);
     let ncpu = trace.buffers.first().map_or(0, |b| b.cpus.len());
-    let streams = (0..ncpu).filter_map(|i| trace.cpu_records(0, i)).collect();
+    let streams = (0..ncpu)
+        .filter_map(|i| trace.cpu_records(0, i))
+        .map(|mut s| {
+            crate::chunks::prefetch(&mut s);
+            s
+        })
+        .collect();
     let mut merged = MergedRecords::new(streams);
     let mut errors = Vec::new();
     while let Some(item) = merged.next_item() {

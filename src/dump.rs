@@ -46,7 +46,7 @@ pub fn dump(
         .collect();
     writeln!(out, "{}", p.header_line())?;
     let mut line = String::with_capacity(256);
-    let mut m = trace.merged_records();
+    let mut m = crate::chunks::merged_records(trace);
     while let Some(item) = m.next_item() {
         match item {
             Ok(Item::Record(r)) => {

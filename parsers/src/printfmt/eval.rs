@@ -307,37 +307,44 @@ impl Eval<'_> {
         out: &mut Vec<u8>,
     ) -> Res<()> {
         for p in pieces {
-            match p {
-                Piece::Lit(b) => out.extend_from_slice(b),
-                Piece::Digit { spec, arg, len_arg } => {
-                    let star = self.star(*len_arg, args)?;
-                    if star.is_some_and(|s| s < 0) {
-                        return Err(PrintFmtError::Unsupported("negative '*' argument"));
-                    }
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    let v = self.num(e)?;
-                    spec.format_int(out, v, star)?;
+            self.render_piece(p, args, out)?;
+        }
+        Ok(())
+    }
+
+    /// Renders one piece of a format string (libtraceevent's
+    /// `print_parse_data`).
+    pub(crate) fn render_piece(&self, p: &Piece, args: &[Expr], out: &mut Vec<u8>) -> Res<()> {
+        match p {
+            Piece::Lit(b) => out.extend_from_slice(b),
+            Piece::Digit { spec, arg, len_arg } => {
+                let star = self.star(*len_arg, args)?;
+                if star.is_some_and(|s| s < 0) {
+                    return Err(PrintFmtError::Unsupported("negative '*' argument"));
                 }
-                Piece::Str { spec, arg, len_arg } => {
-                    let star = self.star(*len_arg, args)?;
-                    if star.is_some_and(|s| s < 0) {
-                        return Err(PrintFmtError::Unsupported("negative '*' argument"));
-                    }
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    // printed into a scratch buffer and appended up to a NUL
-                    let mut tmp = Vec::new();
-                    self.print_str(&mut tmp, e, spec, star, 0)?;
-                    out.extend_from_slice(cstr(&tmp));
-                }
-                Piece::Pointer { ext, arg, len_arg } => {
-                    let plen = self.star(*len_arg, args)?.unwrap_or(1);
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    self.pointer(out, ext, e, plen)?;
-                }
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                let v = self.num(e)?;
+                spec.format_int(out, v, star)?;
             }
-            if out.len() > MAX_OUTPUT {
-                return Err(PrintFmtError::TooLarge("rendered text"));
+            Piece::Str { spec, arg, len_arg } => {
+                let star = self.star(*len_arg, args)?;
+                if star.is_some_and(|s| s < 0) {
+                    return Err(PrintFmtError::Unsupported("negative '*' argument"));
+                }
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                // printed into a scratch buffer and appended up to a NUL
+                let mut tmp = Vec::new();
+                self.print_str(&mut tmp, e, spec, star, 0)?;
+                out.extend_from_slice(cstr(&tmp));
             }
+            Piece::Pointer { ext, arg, len_arg } => {
+                let plen = self.star(*len_arg, args)?.unwrap_or(1);
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                self.pointer(out, ext, e, plen)?;
+            }
+        }
+        if out.len() > MAX_OUTPUT {
+            return Err(PrintFmtError::TooLarge("rendered text"));
         }
         Ok(())
     }
@@ -954,10 +961,12 @@ fn cpumask_string(data: &[u8], endian: Endian) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// libtraceevent's `print_field_raw` for every field: ` name=value`.
-pub(crate) fn raw_fields(
-    fields: &[FieldInfo],
-    still_string: &[AtomicBool],
+/// libtraceevent's `print_field_raw`: the value of one field by its type.
+/// `still_string` is the field's "printed as a string" flag, cleared for
+/// good by the first value that is not printable.
+pub(crate) fn raw_field(
+    f: &FieldInfo,
+    still_string: Option<&AtomicBool>,
     payload: &[u8],
     ctx: &RenderCtx<'_>,
     out: &mut Vec<u8>,
@@ -968,65 +977,59 @@ pub(crate) fn raw_fields(
         host_endian: ctx.host_endian,
         long_size: ctx.long_size,
         symbols: ctx.symbols,
-        fields,
+        fields: &[],
     };
-    for (i, f) in fields.iter().enumerate() {
-        out.push(b' ');
-        out.extend_from_slice(f.name.as_bytes());
-        out.push(b'=');
-        if f.array {
-            let (off, len) = if f.dynamic {
-                ev.dyn_offset(f)
-            } else {
-                (f.offset as u64, f.size as u64)
-            };
-            let start = usize::try_from(off)
-                .unwrap_or(usize::MAX)
-                .min(payload.len());
-            let end = usize::try_from(off.saturating_add(len))
-                .unwrap_or(usize::MAX)
-                .min(payload.len())
-                .max(start);
-            let bytes = &payload[start..end];
-            let printable = cstr(bytes)
-                .iter()
-                .all(|&c| (0x20..0x7f).contains(&c) || (b'\t'..=b'\r').contains(&c));
-            let string = still_string
-                .get(i)
-                .is_some_and(|s| s.load(Ordering::Relaxed));
-            if string && printable {
-                out.extend_from_slice(cstr(&payload[start..]));
-            } else {
-                if let Some(s) = still_string.get(i) {
-                    s.store(false, Ordering::Relaxed);
-                }
-                out.extend_from_slice(b"ARRAY[");
-                for (i, b) in bytes.iter().enumerate() {
-                    if i > 0 {
-                        out.extend_from_slice(b", ");
-                    }
-                    out.extend_from_slice(format!("{b:02x}").as_bytes());
-                }
-                out.push(b']');
-            }
-            continue;
-        }
-        let val = ev.field_value(f);
-        let s = if f.pointer {
-            format!("0x{val:x}")
-        } else if f.signed {
-            match f.size {
-                4 if f.long => format!("0x{:x}", val as u32),
-                4 => format!("{}", val as u32 as i32),
-                2 => format!("{:2}", val as u16 as i16),
-                1 => format!("{}", val as u8 as i8),
-                _ => format!("{}", val as i64),
-            }
-        } else if f.long {
-            format!("0x{val:x}")
+    if f.array {
+        let (off, len) = if f.dynamic {
+            ev.dyn_offset(f)
         } else {
-            format!("{val}")
+            (f.offset as u64, f.size as u64)
         };
-        out.extend_from_slice(s.as_bytes());
+        let start = usize::try_from(off)
+            .unwrap_or(usize::MAX)
+            .min(payload.len());
+        let end = usize::try_from(off.saturating_add(len))
+            .unwrap_or(usize::MAX)
+            .min(payload.len())
+            .max(start);
+        let bytes = &payload[start..end];
+        let printable = cstr(bytes)
+            .iter()
+            .all(|&c| (0x20..0x7f).contains(&c) || (b'\t'..=b'\r').contains(&c));
+        let string = still_string.is_some_and(|s| s.load(Ordering::Relaxed));
+        if string && printable {
+            // "%s" of data + offset: up to the first NUL, wherever it is.
+            out.extend_from_slice(cstr(&payload[start..]));
+        } else {
+            if let Some(s) = still_string {
+                s.store(false, Ordering::Relaxed);
+            }
+            out.extend_from_slice(b"ARRAY[");
+            for (i, b) in bytes.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(format!("{b:02x}").as_bytes());
+            }
+            out.push(b']');
+        }
+        return;
     }
+    let val = ev.field_value(f);
+    let s = if f.pointer {
+        format!("0x{val:x}")
+    } else if f.signed {
+        match f.size {
+            4 if f.long => format!("0x{:x}", val as u32),
+            4 => format!("{}", val as u32 as i32),
+            2 => format!("{:2}", val as u16 as i16),
+            1 => format!("{}", val as u8 as i8),
+            _ => format!("{}", val as i64),
+        }
+    } else if f.long {
+        format!("0x{val:x}")
+    } else {
+        format!("{val}")
+    };
+    out.extend_from_slice(s.as_bytes());
 }

@@ -1,0 +1,113 @@
+//! `mmrace dump` (the pretty form) against `trace-cmd report -N -t`.
+//!
+//! For every trace.dat under `fixtures/` with an `F.report.txt.zst` oracle
+//! (trace-cmd 3.1.6 with libtraceevent 1.7.1, no plugins), the dump must be
+//! byte-identical, except for the lines listed in [`EXCEPTIONS`] with the
+//! reason trace-cmd's line cannot be reproduced.
+
+use mmrace::dump::{DumpOptions, dump};
+use mmrace_parsers::tracedat::TraceDat;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn sibling(p: &Path, suffix: &str) -> PathBuf {
+    let mut o = p.to_path_buf().into_os_string();
+    o.push(suffix);
+    PathBuf::from(o)
+}
+
+/// The trace.dat files with a report oracle, the same list the raw oracle
+/// test uses.
+fn oracle_files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for arch in ["x86_64", "arm64", "s390x", "public"] {
+        let dir = fixtures().join(arch);
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
+            .filter(|p| sibling(p, ".report.txt.zst").exists())
+            .collect();
+        names.sort();
+        v.extend(names);
+    }
+    assert_eq!(v.len(), 26, "expected the 26 report oracles");
+    v
+}
+
+/// Lines where trace-cmd's output cannot be reproduced, with the reason:
+/// (file relative to `fixtures/`, 1-based line number, the oracle's line).
+const EXCEPTIONS: &[(&str, usize, &str)] = &[];
+
+fn pretty_dump(data: &[u8]) -> (Vec<u8>, mmrace::dump::DumpSummary) {
+    let t = TraceDat::parse(data).expect("metadata parses");
+    let mut out = Vec::new();
+    let s = dump(&t, &DumpOptions::default(), &mut out).unwrap();
+    (out, s)
+}
+
+#[test]
+fn pretty_dump_is_byte_identical_to_trace_cmd_report() {
+    let mut failures = Vec::new();
+    let mut used = vec![false; EXCEPTIONS.len()];
+    for f in oracle_files() {
+        let rel = f
+            .strip_prefix(fixtures())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let data = std::fs::read(&f).unwrap();
+        let expected =
+            zstd::decode_all(&std::fs::read(sibling(&f, ".report.txt.zst")).unwrap()[..]).unwrap();
+        let (got, summary) = pretty_dump(&data);
+        if !summary.errors.is_empty() {
+            failures.push(format!("{rel}: errors {:?}", summary.errors));
+        }
+        for w in &summary.render_failures {
+            failures.push(format!("{rel}: {w:?}"));
+        }
+        let got_lines: Vec<&[u8]> = got.split(|&b| b == b'\n').collect();
+        let exp_lines: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+        if got_lines.len() != exp_lines.len() {
+            failures.push(format!(
+                "{rel}: {} lines, the oracle has {}",
+                got_lines.len(),
+                exp_lines.len()
+            ));
+        }
+        let mut shown = 0;
+        for (i, (g, e)) in got_lines.iter().zip(&exp_lines).enumerate() {
+            if g == e {
+                continue;
+            }
+            let exc = EXCEPTIONS.iter().position(|(file, line, text)| {
+                *file == rel && *line == i + 1 && text.as_bytes() == *e
+            });
+            if let Some(k) = exc {
+                used[k] = true;
+                continue;
+            }
+            if shown < 5 {
+                failures.push(format!(
+                    "{rel}:{}\n  got:    {}\n  oracle: {}",
+                    i + 1,
+                    String::from_utf8_lossy(g),
+                    String::from_utf8_lossy(e)
+                ));
+            }
+            shown += 1;
+        }
+        if shown > 5 {
+            failures.push(format!("{rel}: {shown} lines differ in all"));
+        }
+    }
+    for (k, u) in used.iter().enumerate() {
+        if !u {
+            failures.push(format!("exception not met: {:?}", EXCEPTIONS[k]));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -11,39 +11,11 @@ use mmrace_parsers::tracedat::{Item, TraceDat};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+mod common;
+use common::{fixtures, sibling};
 
 fn oracle_files() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for arch in ["x86_64", "arm64", "s390x", "public"] {
-        let dir = fixtures().join(arch);
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-            .filter(|p| {
-                let mut o = p.clone().into_os_string();
-                o.push(".raw.txt.zst");
-                Path::new(&o).exists()
-            })
-            .collect();
-        names.sort();
-        v.extend(names);
-    }
-    assert!(
-        v.len() >= 26,
-        "expected the 26 oracle fixtures, found {}",
-        v.len()
-    );
-    v
-}
-
-fn sibling(p: &Path, suffix: &str) -> PathBuf {
-    let mut o = p.to_path_buf().into_os_string();
-    o.push(suffix);
-    PathBuf::from(o)
+    common::oracle_files(".raw.txt.zst")
 }
 
 fn raw_dump(data: &[u8]) -> (Vec<u8>, usize) {

@@ -7,36 +7,9 @@
 
 use mmrace::dump::{DumpOptions, dump};
 use mmrace_parsers::tracedat::TraceDat;
-use std::path::{Path, PathBuf};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn sibling(p: &Path, suffix: &str) -> PathBuf {
-    let mut o = p.to_path_buf().into_os_string();
-    o.push(suffix);
-    PathBuf::from(o)
-}
-
-/// The trace.dat files with a report oracle, the same list the raw oracle
-/// test uses.
-fn oracle_files() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for arch in ["x86_64", "arm64", "s390x", "public"] {
-        let dir = fixtures().join(arch);
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-            .filter(|p| sibling(p, ".report.txt.zst").exists())
-            .collect();
-        names.sort();
-        v.extend(names);
-    }
-    assert_eq!(v.len(), 26, "expected the 26 report oracles");
-    v
-}
+mod common;
+use common::{fixtures, oracle_files, sibling};
 
 /// Lines where trace-cmd's output cannot be reproduced, with the reason:
 /// (file relative to `fixtures/`, 1-based line number, the oracle's line).
@@ -53,7 +26,7 @@ fn pretty_dump(data: &[u8]) -> (Vec<u8>, mmrace::dump::DumpSummary) {
 fn pretty_dump_is_byte_identical_to_trace_cmd_report() {
     let mut failures = Vec::new();
     let mut used = vec![false; EXCEPTIONS.len()];
-    for f in oracle_files() {
+    for f in oracle_files(".report.txt.zst") {
         let rel = f
             .strip_prefix(fixtures())
             .unwrap()

@@ -449,28 +449,16 @@ impl PrintFmt {
         ctx: &RenderCtx<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), PrintFmtError> {
-        let start = out.len();
-        let ev = self.eval(payload, ctx);
-        let r = ev.render_pieces(&self.pieces, &self.args, out);
-        if r.is_err() {
-            out.truncate(start);
-        }
-        r?;
-        finish(out, start);
-        Ok(())
+        finished(out, |out| {
+            self.eval(payload, ctx)
+                .render_pieces(&self.pieces, &self.args, out)
+        })
     }
 }
 
 impl PrintFmt {
     fn eval<'a>(&'a self, payload: &'a [u8], ctx: &'a RenderCtx<'_>) -> eval::Eval<'a> {
-        eval::Eval {
-            payload,
-            endian: ctx.endian,
-            host_endian: ctx.host_endian,
-            long_size: ctx.long_size,
-            symbols: ctx.symbols,
-            fields: &self.fields,
-        }
+        eval::Eval::new(payload, ctx, &self.fields)
     }
 
     /// libtraceevent's `print_field` search of the print cache: from piece
@@ -505,6 +493,25 @@ impl PrintFmt {
             if i == start {
                 return None;
             }
+        }
+    }
+}
+
+/// Runs `render` appending to `out`; on error `out` is left as it was,
+/// on success the text is [`finish`]ed.
+fn finished(
+    out: &mut Vec<u8>,
+    render: impl FnOnce(&mut Vec<u8>) -> Result<(), PrintFmtError>,
+) -> Result<(), PrintFmtError> {
+    let start = out.len();
+    match render(out) {
+        Ok(()) => {
+            finish(out, start);
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
         }
     }
 }
@@ -622,19 +629,14 @@ impl EventPrinter {
                         PrintFmtError::MissingArgument,
                     )));
                 }
-                let start = out.len();
-                let r = bprint::render(payload, ctx, ip.as_ref(), fmt.as_ref(), buf.as_ref(), out)
-                    .map(|short| {
-                        if short {
-                            failed.store(true, Ordering::Relaxed);
-                        }
-                    });
-                if r.is_err() {
-                    out.truncate(start);
-                }
-                r?;
-                finish(out, start);
-                Ok(())
+                finished(out, |out| {
+                    let short =
+                        bprint::render(payload, ctx, ip.as_ref(), fmt.as_ref(), buf.as_ref(), out)?;
+                    if short {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
             }
         }
     }

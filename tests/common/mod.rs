@@ -1,5 +1,7 @@
 //! Helpers shared by the oracle tests.
 
+use mmrace::dump::{DumpOptions, DumpSummary, dump};
+use mmrace_parsers::tracedat::TraceDat;
 use std::path::{Path, PathBuf};
 
 /// The repository's `fixtures/` directory.
@@ -35,4 +37,17 @@ pub fn oracle_files(oracle_suffix: &str) -> Vec<PathBuf> {
         "expected the 26 fixtures with a {oracle_suffix} oracle"
     );
     v
+}
+
+/// `mmrace dump` (`--raw` if `raw`) of a whole file through the library:
+/// the output, the summary and the number of metadata warnings.
+pub fn dump_bytes(data: &[u8], raw: bool) -> (Vec<u8>, DumpSummary, usize) {
+    let t = TraceDat::parse(data).expect("metadata parses");
+    let mut out = Vec::new();
+    let opts = DumpOptions {
+        raw,
+        ..Default::default()
+    };
+    let s = dump(&t, &opts, &mut out).unwrap();
+    (out, s, t.warnings.len())
 }

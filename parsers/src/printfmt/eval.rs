@@ -100,7 +100,20 @@ pub(crate) struct Eval<'a> {
     pub(crate) fields: &'a [FieldInfo],
 }
 
-impl Eval<'_> {
+impl<'a> Eval<'a> {
+    /// An evaluation of `payload` with the context's byte orders, long size
+    /// and symbols; `fields` is the print fmt's field table.
+    pub(crate) fn new(payload: &'a [u8], ctx: &'a RenderCtx<'_>, fields: &'a [FieldInfo]) -> Self {
+        Eval {
+            payload,
+            endian: ctx.endian,
+            host_endian: ctx.host_endian,
+            long_size: ctx.long_size,
+            symbols: ctx.symbols,
+            fields,
+        }
+    }
+
     fn field(&self, id: FieldId) -> Res<&FieldInfo> {
         self.fields
             .get(id.0)
@@ -178,6 +191,20 @@ impl Eval<'_> {
             .unwrap_or(0)
     }
 
+    /// The branch of `cond ? t : f` (`right` is the `t : f` node) that
+    /// `cond` selects.
+    fn branch<'e>(&self, cond: &Expr, right: &'e Expr) -> Res<&'e Expr> {
+        let Expr::Op {
+            kind: OpKind::Colon,
+            left: t,
+            right: f,
+        } = right
+        else {
+            return Err(PrintFmtError::Unsupported("'?' without ':'"));
+        };
+        Ok(if self.num(cond)? != 0 { t } else { f })
+    }
+
     /// libtraceevent's `eval_num_arg`.
     pub(crate) fn num(&self, e: &Expr) -> Res<u64> {
         Ok(match e {
@@ -208,18 +235,7 @@ impl Eval<'_> {
             | Expr::Cpumask(_) => 0,
             Expr::Op { kind, left, right } => match kind {
                 OpKind::Index => self.index(left, right)?,
-                OpKind::Cond => {
-                    let c = self.num(left)?;
-                    let Expr::Op {
-                        kind: OpKind::Colon,
-                        left: t,
-                        right: f,
-                    } = &**right
-                    else {
-                        return Err(PrintFmtError::Unsupported("'?' without ':'"));
-                    };
-                    if c != 0 { self.num(t)? } else { self.num(f)? }
-                }
+                OpKind::Cond => self.num(self.branch(left, right)?)?,
                 _ => {
                     let l = self.num(left)?;
                     let r = self.num(right)?;
@@ -484,16 +500,7 @@ impl Eval<'_> {
                 left,
                 right,
             } => {
-                let c = self.num(left)?;
-                let Expr::Op {
-                    kind: OpKind::Colon,
-                    left: t,
-                    right: f,
-                } = &**right
-                else {
-                    return Err(PrintFmtError::Unsupported("'?' without ':'"));
-                };
-                let branch = if c != 0 { t } else { f };
+                let branch = self.branch(left, right)?;
                 self.print_str(out, branch, spec, star, depth + 1)?;
             }
             // Printed as nothing by libtraceevent.
@@ -580,18 +587,35 @@ impl Eval<'_> {
         Ok((f, self.bytes(f.offset as u64, f.size as u64, what)?))
     }
 
-    fn mac(&self, out: &mut Vec<u8>, ext: &[u8], e: &Expr) -> Res<()> {
+    /// The bytes of a plain field argument (under any casts) that must be
+    /// `size` bytes long. `None` when libtraceevent prints something else
+    /// instead, which is then in `out`: `invalid` for a field of another
+    /// size, an error text for a non-field.
+    fn sized_field(
+        &self,
+        out: &mut Vec<u8>,
+        e: &Expr,
+        size: usize,
+        invalid: &[u8],
+        what: &'static str,
+    ) -> Res<Option<&[u8]>> {
         let Some(fe) = self.plain_field(out, e) else {
-            return Ok(());
+            return Ok(None);
         };
         let Expr::Field(Some(id), _) = fe else {
+            return Ok(None);
+        };
+        if self.field(*id)?.size != size {
+            out.extend_from_slice(invalid);
+            return Ok(None);
+        }
+        Ok(Some(self.field_bytes(fe, what)?.1))
+    }
+
+    fn mac(&self, out: &mut Vec<u8>, ext: &[u8], e: &Expr) -> Res<()> {
+        let Some(b) = self.sized_field(out, e, 6, b"INVALIDMAC", "%pM field")? else {
             return Ok(());
         };
-        if self.field(*id)?.size != 6 {
-            out.extend_from_slice(b"INVALIDMAC");
-            return Ok(());
-        }
-        let (_, b) = self.field_bytes(fe, "%pM field")?;
         let sep: &str = if ext.first() == Some(&b'm') {
             ""
         } else if ext.first() == Some(&b'M') && ext.get(1) == Some(&b'F') {
@@ -614,32 +638,16 @@ impl Eval<'_> {
         match at(1) {
             b'4' => {
                 let reverse = self.ip4_reverse(at(2));
-                let Some(fe) = self.plain_field(out, e) else {
+                let Some(b) = self.sized_field(out, e, 4, b"INVALIDIPv4", "%pI4 field")? else {
                     return Ok(());
                 };
-                let Expr::Field(Some(id), _) = fe else {
-                    return Ok(());
-                };
-                if self.field(*id)?.size != 4 {
-                    out.extend_from_slice(b"INVALIDIPv4");
-                    return Ok(());
-                }
-                let (_, b) = self.field_bytes(fe, "%pI4 field")?;
                 ip4(out, i, reverse, b);
             }
             b'6' => {
                 let have_c = i == b'I' && at(2) == b'c';
-                let Some(fe) = self.plain_field(out, e) else {
+                let Some(b) = self.sized_field(out, e, 16, b"INVALIDIPv6", "%pI6 field")? else {
                     return Ok(());
                 };
-                let Expr::Field(Some(id), _) = fe else {
-                    return Ok(());
-                };
-                if self.field(*id)?.size != 16 {
-                    out.extend_from_slice(b"INVALIDIPv6");
-                    return Ok(());
-                }
-                let (_, b) = self.field_bytes(fe, "%pI6 field")?;
                 if have_c {
                     ip6c(out, b);
                 } else {
@@ -745,17 +753,9 @@ impl Eval<'_> {
             Some(b'B') => (true, false),
             _ => (false, false),
         };
-        let Some(fe) = self.plain_field(out, e) else {
+        let Some(b) = self.sized_field(out, e, 16, b"INVALIDUUID", "%pU field")? else {
             return Ok(());
         };
-        let Expr::Field(Some(id), _) = fe else {
-            return Ok(());
-        };
-        if self.field(*id)?.size != 16 {
-            out.extend_from_slice(b"INVALIDUUID");
-            return Ok(());
-        }
-        let (_, b) = self.field_bytes(fe, "%pU field")?;
         for i in 0..16 {
             let x = b[if guid { GUID[i] } else { i }];
             let s = if upper {
@@ -971,14 +971,7 @@ pub(crate) fn raw_field(
     ctx: &RenderCtx<'_>,
     out: &mut Vec<u8>,
 ) {
-    let ev = Eval {
-        payload,
-        endian: ctx.endian,
-        host_endian: ctx.host_endian,
-        long_size: ctx.long_size,
-        symbols: ctx.symbols,
-        fields: &[],
-    };
+    let ev = Eval::new(payload, ctx, &[]);
     if f.array {
         let (off, len) = if f.dynamic {
             ev.dyn_offset(f)

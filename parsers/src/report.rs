@@ -262,3 +262,123 @@ fn buffer_prefixes(trace: &TraceDat<'_>) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Endian;
+    use crate::tracedat::Item;
+    use crate::tracedat::writer::{EventPayload, TraceDatSpec, TraceDatWriter};
+    use crate::types::{Cpu, Timestamp};
+
+    const COMMON: &str = "format:\n\
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
+
+    fn event(name: &str, id: u16, print_fmt: &str) -> String {
+        format!(
+            "name: {name}\nID: {id}\n{COMMON}\tfield:unsigned long addr;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:int n;\toffset:16;\tsize:4;\tsigned:1;\n\nprint fmt: {print_fmt}\n"
+        )
+    }
+
+    /// Top buffer and instance `mm`; `good` renders, `bad` does not parse.
+    fn trace_bytes() -> Vec<u8> {
+        let e = Endian::Little;
+        let spec = TraceDatSpec::new(e, 8)
+            .event_format(
+                "t",
+                event("good", 600, r#""addr=%ps n=%d\n", REC->addr, REC->n"#),
+            )
+            .event_format(
+                "t",
+                event("a_rather_long_event_name", 601, r#""%d", nope(REC->n)"#),
+            )
+            .kallsyms("ffffffff81000000 T f1\nffffffff81000100 T f2\n")
+            .cmdline(Pid(42), "worker")
+            .buffer("", 1)
+            .buffer("mm", 1);
+        let rec = |id: u16, n: i32| {
+            EventPayload::new(e, id, 0, 0, Pid(42))
+                .u64(0xffff_ffff_8100_0010)
+                .i32(n)
+                .finish()
+        };
+        TraceDatWriter::to_vec(spec, |w| {
+            w.write_cpu("", Cpu(0), [(Timestamp(1_500_000_000), rec(600, 7))])?;
+            w.begin_cpu("mm", Cpu(0))?;
+            w.push_lost_events(Some(4))?;
+            w.push(Timestamp(2_000_000_001), &rec(601, -1))?;
+            w.push(Timestamp(2_000_000_002), &rec(601, -2))?;
+            w.end_cpu()
+        })
+        .unwrap()
+    }
+
+    /// Checks the first record of the top buffer.
+    fn check_top(p: &mut ReportPrinter<'_>, r: &Record<'_>) {
+        // One trailing newline of the text is dropped.
+        assert_eq!(
+            p.line(r, LineMode::Pretty),
+            "              worker-42    [000]     1.500000000: good:                 addr=f1 n=7"
+        );
+        assert_eq!(
+            p.line(r, LineMode::Raw),
+            "              worker-42    [000]     1.500000000: good:                  addr=f1 n=7"
+        );
+        assert_eq!(p.event_text(r, LineMode::Pretty), "addr=f1 n=7");
+        assert_eq!(
+            p.event_text(r, LineMode::Raw),
+            " addr=f1 n=7"
+        );
+        assert!(p.render_failures().is_empty());
+    }
+
+    /// Checks the record of `mm` that follows the lost events.
+    fn check_after_loss(p: &mut ReportPrinter<'_>, lost: &LostEvents, r: &Record<'_>) {
+        assert_eq!(p.lost_line(lost), "mm: CPU:0 [4 EVENTS DROPPED]");
+        let mut out = Vec::new();
+        p.write_record(Some(lost), r, LineMode::Pretty, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "mm: CPU:0 [4 EVENTS DROPPED]\n          worker-42    [000]     2.000000001: a_rather_long_event_name: [FAILED TO PARSE] addr=0xffffffff81000010 n=-1"
+        );
+        assert_eq!(
+            p.line(r, LineMode::Pretty),
+            "mm:           worker-42    [000]     2.000000001: a_rather_long_event_name: [FAILED TO PARSE] addr=0xffffffff81000010 n=-1"
+        );
+        let f = p.render_failures();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].event.name, "a_rather_long_event_name");
+        assert_eq!(f[0].records, 2);
+        assert!(matches!(f[0].error, PrintFmtError::NotParsed(_)));
+        // The raw form is no failure.
+        p.line(r, LineMode::Raw);
+        assert_eq!(p.render_failures()[0].records, 2);
+    }
+
+    #[test]
+    fn lines_texts_prefixes_and_failures() {
+        let bytes = trace_bytes();
+        let t = TraceDat::parse(&bytes).unwrap();
+        let mut p = ReportPrinter::new(&t);
+        let mut m = t.merged_records();
+        let mut lost = None;
+        let mut seen = 0;
+        while let Some(it) = m.next_item() {
+            match it.unwrap() {
+                Item::Lost(l) => lost = Some(l),
+                Item::Record(r) => {
+                    match seen {
+                        0 => check_top(&mut p, &r),
+                        1 => check_after_loss(&mut p, &lost.take().unwrap(), &r),
+                        _ => {}
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        assert_eq!(seen, 3);
+    }
+}

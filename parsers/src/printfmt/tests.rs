@@ -714,6 +714,91 @@ fn bprint_quirks_match_libtraceevent() {
 }
 
 // ---------------------------------------------------------------------------
+// The raw form (`trace-cmd report -R`): fields the print fmt converts.
+
+fn raw(print_fmt: &str, e: Endian) -> String {
+    let ev = event(print_fmt);
+    let syms = symbols();
+    let ctx = RenderCtx::new(e, 8, &syms);
+    let mut out = Vec::new();
+    EventPrinter::new(&ev, 8).render_raw(&payload(e), &ctx, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The expected strings follow what trace-cmd 3.1.6 `report -R` printed for
+/// the same shapes (tests/print_fmt_trace_cmd.rs checks them live).
+#[test]
+fn raw_form_uses_each_fields_own_conversion() {
+    for e in [Endian::Little, Endian::Big] {
+        // `(%lx)`, `0x` before `%Lx` is kept, a width is honoured; `a` has
+        // no conversion and prints by its type.
+        let r = raw(r#""(%lx) x=0x%Lx b=%5d", REC->l, REC->c, REC->b"#, e);
+        assert!(
+            r.starts_with(" a=-5 b=    3 c=0xdeadbeef l=1100 comm=swapper/0 "),
+            "{e:?}: {r}"
+        );
+        // A cast is applied; symbols resolve.
+        let r = raw(r#""%u %pS %pF", (u8)REC->c, REC->l, REC->ptr"#, e);
+        assert!(
+            r.starts_with(" a=-5 b=3 c=239 l=func_b+0x0 comm=swapper/0 "),
+            "{e:?}: {r}"
+        );
+        assert!(r.contains(" ptr=func_c+0x4 "), "{e:?}: {r}");
+        // The search for a field's conversion starts after the previous
+        // field's: `c` takes its second conversion here.
+        let r = raw(r#""%x %d %u", REC->c, REC->a, REC->c"#, e);
+        assert!(r.starts_with(" a=-5 b=3 c=3735928559 l="), "{e:?}: {r}");
+        // Arguments that are not plain fields give no conversion.
+        let r = raw(r#""%d %x", REC->a + 1, REC->c & 0xff"#, e);
+        assert!(
+            r.starts_with(" a=-5 b=3 c=3735928559 l=0x1100 "),
+            "{e:?}: {r}"
+        );
+        // Arrays and strings are never converted.
+        let r = raw(r#""%s %d", REC->comm, REC->arr"#, e);
+        assert!(r.contains(" comm=swapper/0 "), "{e:?}: {r}");
+        assert!(r.contains(" arr=ARRAY["), "{e:?}: {r}");
+        // A print fmt that does not parse: every field by its type, as after
+        // `[FAILED TO PARSE]`.
+        let r = raw(r#""%d", jiffies_to_msecs(REC->a)"#, e);
+        let mut failed = Vec::new();
+        let ev = event(r#""%d", jiffies_to_msecs(REC->a)"#);
+        let syms = symbols();
+        EventPrinter::new(&ev, 8).render_failed(
+            &payload(e),
+            &RenderCtx::new(e, 8, &syms),
+            &mut failed,
+        );
+        assert_eq!(format!("[FAILED TO PARSE]{r}").as_bytes(), &failed[..]);
+    }
+}
+
+/// `__get_cpumask`: a CPU list, in both byte orders and both long sizes
+/// (trace-cmd printed `0-2,4-5,7` for this mask).
+#[test]
+fn cpumask_prints_a_cpu_list() {
+    let syms = symbols();
+    for long in [8usize, 4] {
+        let ev = fmt(
+            "sys",
+            "ipi",
+            "\tfield:__data_loc unsigned long[] cpus;\toffset:8;\tsize:4;\tsigned:0;\n",
+            r#""cpus=%s", __get_cpumask(cpus)"#,
+        );
+        for e in [Endian::Little, Endian::Big] {
+            let mut p = vec![0u8; 12 + long];
+            put(&mut p, e, 8, 4, ((long as u64) << 16) | 12);
+            put(&mut p, e, 12, long, 0b1011_0111);
+            assert_eq!(
+                show(&ev, &p, e, long, &syms),
+                "cpus=0-2,4-5,7",
+                "{e:?} {long}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // API, errors and robustness.
 
 #[test]

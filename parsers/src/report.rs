@@ -328,10 +328,7 @@ mod tests {
             "              worker-42    [000]     1.500000000: good:                  addr=f1 n=7"
         );
         assert_eq!(p.event_text(r, LineMode::Pretty), "addr=f1 n=7");
-        assert_eq!(
-            p.event_text(r, LineMode::Raw),
-            " addr=f1 n=7"
-        );
+        assert_eq!(p.event_text(r, LineMode::Raw), " addr=f1 n=7");
         assert!(p.render_failures().is_empty());
     }
 

@@ -16,7 +16,7 @@ use mmrace_parsers::Endian;
 use mmrace_parsers::tracedat::TraceDat;
 use mmrace_parsers::tracedat::writer::{EventPayload, TraceDatSpec, TraceDatWriter};
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
-use std::process::Command;
+mod trace_cmd;
 
 const FORMAT: &str = "name: tick\nID: 501\nformat:\n\
     \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
@@ -26,21 +26,6 @@ const FORMAT: &str = "name: tick\nID: 501\nformat:\n\
     \tfield:u64 seq;\toffset:8;\tsize:8;\tsigned:0;\n\
     \tfield:unsigned long addr;\toffset:16;\tsize:8;\tsigned:0;\n\n\
     print fmt: \"seq=%llu addr=%lx\", REC->seq, REC->addr\n";
-
-fn have_trace_cmd() -> bool {
-    let ok = Command::new("trace-cmd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "trace-cmd is required when CI is set (install trace-cmd 3.1.6)"
-        );
-        eprintln!("note: trace-cmd not found, skipping");
-    }
-    ok
-}
 
 fn payload(e: Endian, pid: i32, seq: u64) -> Vec<u8> {
     EventPayload::new(e, 501, 0, 0, Pid(pid))
@@ -90,24 +75,9 @@ fn write_trace(e: Endian) -> Vec<u8> {
     .unwrap()
 }
 
-fn trace_cmd_report(path: &std::path::Path, raw: bool) -> Vec<u8> {
-    let mut c = Command::new("trace-cmd");
-    c.args(["report", "-N", "-t"]);
-    if raw {
-        c.arg("-R");
-    }
-    let out = c.arg("-i").arg(path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "trace-cmd failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 #[test]
 fn lost_events_in_instance_buffers_print_as_trace_cmd_prints_them() {
-    if !have_trace_cmd() {
+    if !trace_cmd::available() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("mmrace-lost-{}", std::process::id()));
@@ -129,7 +99,7 @@ fn lost_events_in_instance_buffers_print_as_trace_cmd_prints_them() {
             )
             .unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors);
-            let want = trace_cmd_report(&path, raw);
+            let want = trace_cmd::report(&path, raw);
             let (g, w) = (
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(&want),

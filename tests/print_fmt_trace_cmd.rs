@@ -17,7 +17,7 @@ use mmrace_parsers::Endian;
 use mmrace_parsers::tracedat::TraceDat;
 use mmrace_parsers::tracedat::writer::{TraceDatSpec, TraceDatWriter};
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
-use std::process::Command;
+mod trace_cmd;
 
 const COMMON: &str = "format:\n\
     \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
@@ -48,21 +48,6 @@ const KALLSYMS_64: &str = "ffffffff81001000 T func_a\nffffffff81001100 t func_b\
 const KALLSYMS_32: &str =
     "c1001000 T func_a\nc1001100 t func_b\nc1002000 T func_c\nc1003000 T last_one\n";
 
-fn have_trace_cmd() -> bool {
-    let ok = Command::new("trace-cmd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "trace-cmd is required when CI is set (install trace-cmd 3.1.6)"
-        );
-        eprintln!("note: trace-cmd not found, skipping");
-    }
-    ok
-}
-
 /// A record under construction, fields written at fixed offsets.
 struct Rec {
     e: Endian,
@@ -86,6 +71,16 @@ impl Rec {
             Endian::Big => v.to_be_bytes()[8 - n..].to_vec(),
         };
         self.b[off..off + n].copy_from_slice(&bytes);
+    }
+
+    /// Appends `v` as `n` bytes after padding to 4 bytes (`vbin_printf`).
+    fn push_aligned(&mut self, n: usize, v: u64) {
+        while self.b.len() % 4 != 0 {
+            self.b.push(0);
+        }
+        let at = self.b.len();
+        self.b.resize(at + n, 0);
+        self.put(at, n, v);
     }
 
     /// Appends `data` and points the `__data_loc` word at `loc` to it.
@@ -307,20 +302,12 @@ fn write_trace(e: Endian, l: usize) -> Vec<u8> {
         e,
         b: b"sudo\0".to_vec(),
     };
-    let put_arg = |args: &mut Rec, n: usize, v: u64| {
-        while args.b.len() % 4 != 0 {
-            args.b.push(0);
-        }
-        let at = args.b.len();
-        args.b.resize(at + n, 0);
-        args.put(at, n, v);
-    };
-    put_arg(&mut args, 4, 6972);
-    put_arg(&mut args, l, 966);
-    put_arg(&mut args, 8, 0x1234_5678_9abc_def0);
-    put_arg(&mut args, 4, 5);
-    put_arg(&mut args, 4, 42);
-    put_arg(&mut args, l, 0xbeef);
+    args.push_aligned(4, 6972);
+    args.push_aligned(l, 966);
+    args.push_aligned(8, 0x1234_5678_9abc_def0);
+    args.push_aligned(4, 5);
+    args.push_aligned(4, 42);
+    args.push_aligned(l, 0xbeef);
     args.b.extend_from_slice(b"end\0");
     r.b.extend_from_slice(&args.b);
     while r.b.len() % 4 != 0 {
@@ -351,24 +338,9 @@ fn write_trace(e: Endian, l: usize) -> Vec<u8> {
     .unwrap()
 }
 
-fn trace_cmd_report(path: &std::path::Path, raw: bool) -> String {
-    let mut c = Command::new("trace-cmd");
-    c.args(["report", "-N", "-t"]);
-    if raw {
-        c.arg("-R");
-    }
-    let out = c.arg("-i").arg(path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "trace-cmd failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn every_form_prints_as_trace_cmd_prints_it() {
-    if !have_trace_cmd() {
+    if !trace_cmd::available() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("mmrace-forms-{}", std::process::id()));
@@ -394,7 +366,7 @@ fn every_form_prints_as_trace_cmd_prints_it() {
                 let want_failed: &[&str] = if raw { &[] } else { &["forms:form14"] };
                 assert_eq!(failed, want_failed, "{e:?} long={l} raw={raw}");
                 let got = String::from_utf8(got).unwrap();
-                let want = trace_cmd_report(&path, raw);
+                let want = String::from_utf8(trace_cmd::report(&path, raw)).unwrap();
                 for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
                     if g != w {
                         failures.push(format!(

@@ -223,7 +223,15 @@ pub fn analyze_with_info(
     let p = choose_profile(&trace.formats, arch.as_deref(), profile)?;
     let compiled = p.compile(&trace.formats, trace.endian);
     let mut ingest = Ingest::new(&compiled);
-    let mut merged = MergedRecords::new(trace.all_cpu_records());
+    let streams = trace
+        .all_cpu_records()
+        .into_iter()
+        .map(|mut s| {
+            crate::chunks::prefetch(&mut s);
+            s
+        })
+        .collect();
+    let mut merged = MergedRecords::new(streams);
     let mut errors = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut last_ts: Option<u64> = None;

@@ -1,8 +1,9 @@
 //! `mmrace dump`: every event of a trace as `trace-cmd report` prints it.
 
-use mmrace_parsers::report::ReportPrinter;
-use mmrace_parsers::tracedat::{Item, TraceDat};
-use mmrace_parsers::{Cpu, Error};
+use mmrace_parsers::Error;
+use mmrace_parsers::report::{LineMode, ReportPrinter};
+use mmrace_parsers::tracedat::{Item, LostEvents, TraceDat};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 /// What to print.
@@ -23,15 +24,39 @@ pub struct DumpSummary {
     pub records: u64,
     /// Errors met in the per-CPU data (each with its offset and CPU).
     pub errors: Vec<Error>,
+    /// Events printed in the fallback form (`[FAILED TO PARSE]` and raw
+    /// fields) because their print fmt could not be parsed or evaluated.
+    pub render_failures: Vec<RenderWarning>,
 }
 
-/// Writes every selected event of `trace` to `out`, in time order.
+/// Records of one event printed in the fallback form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderWarning {
+    /// `system:name`.
+    pub event: String,
+    /// How many records.
+    pub records: u64,
+    /// Why (the first error met).
+    pub error: String,
+}
+
+/// Writes every selected event of `trace` to `out`, in time order, as
+/// `trace-cmd report` (or `report -R` with [`DumpOptions::raw`]) does.
+///
+/// A lost-events note is printed where trace-cmd prints it: just before the
+/// next record of the same buffer and CPU, as part of that record's text (a
+/// note with no record after it is not printed, as in trace-cmd).
 pub fn dump(
     trace: &TraceDat<'_>,
     opts: &DumpOptions,
     out: &mut dyn Write,
 ) -> io::Result<DumpSummary> {
     let mut p = ReportPrinter::new(trace);
+    let mode = if opts.raw {
+        LineMode::Raw
+    } else {
+        LineMode::Pretty
+    };
     let mut sum = DumpSummary::default();
     let wanted: Vec<bool> = trace
         .formats
@@ -45,11 +70,14 @@ pub fn dump(
         })
         .collect();
     writeln!(out, "{}", p.header_line())?;
-    let mut line = String::with_capacity(256);
-    let mut m = trace.merged_records();
+    let mut line = Vec::with_capacity(256);
+    // Lost-events notes waiting for the next record of their (buffer, CPU).
+    let mut pending: HashMap<(usize, u32), LostEvents> = HashMap::new();
+    let mut m = crate::chunks::merged_records(trace);
     while let Some(item) = m.next_item() {
         match item {
             Ok(Item::Record(r)) => {
+                let lost = pending.remove(&(r.buffer, r.cpu.0));
                 if !opts.cpus.is_empty() && !opts.cpus.contains(&r.cpu.0) {
                     continue;
                 }
@@ -61,29 +89,25 @@ pub fn dump(
                     continue;
                 }
                 line.clear();
-                if opts.raw {
-                    p.write_raw(&r, &mut line);
-                } else {
-                    // The pretty form comes with the print fmt evaluator;
-                    // until then the raw form is printed.
-                    p.write_raw(&r, &mut line);
-                }
-                // trace-cmd ends a line with one newline, also when the
-                // event's text already ends with one (trace_marker writes).
-                if !line.ends_with('\n') {
-                    line.push('\n');
-                }
-                out.write_all(line.as_bytes())?;
+                p.write_record(lost.as_ref(), &r, mode, &mut line);
+                line.push(b'\n');
+                out.write_all(&line)?;
                 sum.records += 1;
             }
             Ok(Item::Lost(l)) => {
-                if opts.cpus.is_empty() || opts.cpus.contains(&l.cpu.0) {
-                    writeln!(out, "{}", p.lost_line(&l))?;
-                }
+                pending.insert((l.buffer, l.cpu.0), l);
             }
             Err(e) => sum.errors.push(e),
         }
     }
-    let _ = Cpu(0);
+    sum.render_failures = p
+        .render_failures()
+        .into_iter()
+        .map(|f| RenderWarning {
+            event: format!("{}:{}", f.event.system, f.event.name),
+            records: f.records,
+            error: f.error.to_string(),
+        })
+        .collect();
     Ok(sum)
 }

@@ -89,3 +89,23 @@ fn cpu_and_event_filters_select_exactly_those_events() {
         .collect();
     assert_eq!(lines, expected);
 }
+
+/// The default form is trace-cmd's `report` (print fmt rendered), for a
+/// big-endian function trace (`<--` parents resolved with kallsyms) and an
+/// arm64 trace with kprobe events.
+#[test]
+fn default_form_is_trace_cmd_report() {
+    for f in ["s390x/func-v7.dat", "arm64/full-v7.dat"] {
+        let a = mmrace().arg("dump").arg(fixture(f)).assert().success();
+        let o = a.get_output();
+        assert!(
+            o.stderr.is_empty(),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let want =
+            zstd::decode_all(&std::fs::read(fixture(&format!("{f}.report.txt.zst"))).unwrap()[..])
+                .unwrap();
+        assert!(o.stdout == want, "{f}: differs from trace-cmd report");
+    }
+}

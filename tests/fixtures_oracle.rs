@@ -6,59 +6,15 @@
 //! files must give every complete event before the cut, then an error naming
 //! the offset and CPU.
 
-use mmrace::dump::{DumpOptions, dump};
 use mmrace_parsers::tracedat::{Item, TraceDat};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+mod common;
+use common::{dump_bytes, fixtures, sibling};
 
 fn oracle_files() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for arch in ["x86_64", "arm64", "s390x", "public"] {
-        let dir = fixtures().join(arch);
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-            .filter(|p| {
-                let mut o = p.clone().into_os_string();
-                o.push(".raw.txt.zst");
-                Path::new(&o).exists()
-            })
-            .collect();
-        names.sort();
-        v.extend(names);
-    }
-    assert!(
-        v.len() >= 26,
-        "expected the 26 oracle fixtures, found {}",
-        v.len()
-    );
-    v
-}
-
-fn sibling(p: &Path, suffix: &str) -> PathBuf {
-    let mut o = p.to_path_buf().into_os_string();
-    o.push(suffix);
-    PathBuf::from(o)
-}
-
-fn raw_dump(data: &[u8]) -> (Vec<u8>, usize) {
-    let t = TraceDat::parse(data).expect("metadata parses");
-    let mut out = Vec::new();
-    let s = dump(
-        &t,
-        &DumpOptions {
-            raw: true,
-            ..Default::default()
-        },
-        &mut out,
-    )
-    .unwrap();
-    (out, s.errors.len() + t.warnings.len())
+    common::oracle_files(".raw.txt.zst")
 }
 
 #[test]
@@ -68,7 +24,8 @@ fn raw_dump_is_byte_identical_to_trace_cmd() {
         let data = std::fs::read(&f).unwrap();
         let expected =
             zstd::decode_all(&std::fs::read(sibling(&f, ".raw.txt.zst")).unwrap()[..]).unwrap();
-        let (got, problems) = raw_dump(&data);
+        let (got, s, warnings) = dump_bytes(&data, true);
+        let problems = s.errors.len() + warnings;
         if problems != 0 {
             failures.push(format!("{}: {problems} errors/warnings", f.display()));
         }
@@ -175,17 +132,7 @@ fn truncated_files_give_every_complete_event_then_an_offset() {
     ] {
         let dir = fixtures().join("x86_64");
         let data = std::fs::read(dir.join(cut)).unwrap();
-        let t = TraceDat::parse(&data).unwrap();
-        let mut out = Vec::new();
-        let s = dump(
-            &t,
-            &DumpOptions {
-                raw: true,
-                ..Default::default()
-            },
-            &mut out,
-        )
-        .unwrap();
+        let (out, s, _) = dump_bytes(&data, true);
         let got = String::from_utf8(out).unwrap();
         let got: Vec<&str> = got.lines().skip(1).collect();
         let full_raw = String::from_utf8(

@@ -477,6 +477,112 @@ impl Field {
     }
 }
 
+/// The integer elements of an array field, in the file's byte order.
+#[derive(Debug, Clone, Copy)]
+pub struct ArrayValues<'p> {
+    bytes: &'p [u8],
+    endian: Endian,
+    elem: usize,
+}
+
+impl<'p> ArrayValues<'p> {
+    /// Number of whole elements.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / self.elem
+    }
+
+    /// Whether there is no whole element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i`, zero-extended.
+    pub fn get(&self, i: usize) -> Option<u64> {
+        self.endian
+            .read_uint(self.bytes, i.checked_mul(self.elem)?, self.elem)
+    }
+
+    /// Every element, zero-extended.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + 'p {
+        let (e, n) = (self.endian, self.elem);
+        self.bytes
+            .chunks_exact(n)
+            .filter_map(move |c| e.read_uint(c, 0, n))
+    }
+}
+
+/// A CPU mask (`cpumask_t`, `__data_loc cpumask_t[]`, `__bitmask`): an
+/// array of kernel longs in the file's byte order, bit `b` of word `w`
+/// standing for CPU `w × bits_per_long + b`.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMask<'p> {
+    words: ArrayValues<'p>,
+    bits: u32,
+}
+
+impl CpuMask<'_> {
+    /// Whether `cpu` is in the mask.
+    pub fn contains(&self, cpu: u32) -> bool {
+        let w = (cpu / self.bits) as usize;
+        self.words
+            .get(w)
+            .is_some_and(|v| v >> (cpu % self.bits) & 1 == 1)
+    }
+
+    /// The CPUs in the mask, ascending.
+    pub fn cpus(&self) -> impl Iterator<Item = u32> + '_ {
+        let bits = self.bits;
+        self.words.iter().enumerate().flat_map(move |(w, v)| {
+            (0..bits)
+                .filter(move |b| v >> b & 1 == 1)
+                .map(move |b| w as u32 * bits + b)
+        })
+    }
+
+    /// How many CPUs are in the mask.
+    pub fn count(&self) -> u32 {
+        self.words.iter().map(u64::count_ones).sum()
+    }
+}
+
+impl Field {
+    /// An array field's elements of `elem_size` bytes (1, 2, 4 or 8): fixed
+    /// arrays, `__data_loc`/`__rel_loc` dynamic arrays and `name[]` tails.
+    /// Dynamic arrays do not state their element size; the caller knows it
+    /// from the type (`long_size` for `unsigned long[]`).
+    pub fn read_array<'p>(
+        &self,
+        payload: &'p [u8],
+        endian: Endian,
+        elem_size: usize,
+    ) -> Option<ArrayValues<'p>> {
+        if !matches!(elem_size, 1 | 2 | 4 | 8) {
+            return None;
+        }
+        Some(ArrayValues {
+            bytes: self.read_bytes(payload, endian)?,
+            endian,
+            elem: elem_size,
+        })
+    }
+
+    /// A CPU mask field, the kernel's words being `long_size` (4 or 8) bytes.
+    pub fn read_cpumask<'p>(
+        &self,
+        payload: &'p [u8],
+        endian: Endian,
+        long_size: usize,
+    ) -> Option<CpuMask<'p>> {
+        if !matches!(long_size, 4 | 8) {
+            return None;
+        }
+        Some(CpuMask {
+            words: self.read_array(payload, endian, long_size)?,
+            bits: long_size as u32 * 8,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,5 +630,53 @@ mod tests {
         let h32 = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;\n\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\tfield: char data;\toffset:12;\tsize:4084;\tsigned:0;\n";
         let h = HeaderPage::parse(h32, 0).unwrap();
         assert_eq!((h.commit_size, h.data_offset, h.page_size()), (4, 12, 4096));
+    }
+
+    #[test]
+    fn cpumask_and_arrays_in_both_byte_orders_and_long_sizes() {
+        let line = |t: &str| {
+            format!(
+                "name: m\nID: 9\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\n{t}\n\nprint fmt: \"\"\n"
+            )
+        };
+        let f = EventFormat::parse(
+            "s",
+            line("\tfield:__data_loc cpumask_t[] mask;\toffset:8;\tsize:4;\tsigned:0;").as_bytes(),
+            0,
+        )
+        .unwrap();
+        let m = f.field("mask").unwrap();
+        for e in [Endian::Little, Endian::Big] {
+            for long in [4usize, 8] {
+                // CPUs 1, 3 and 33 (the second 32-bit word / upper half).
+                let words: Vec<u64> = if long == 8 {
+                    vec![(1 << 1) | (1 << 3) | (1 << 33)]
+                } else {
+                    vec![(1 << 1) | (1 << 3), 1 << 1]
+                };
+                let mut p = vec![0u8; 12];
+                let bytes: Vec<u8> = words
+                    .iter()
+                    .flat_map(|&w| {
+                        if long == 8 {
+                            e.u64_bytes(w).to_vec()
+                        } else {
+                            e.u32_bytes(w as u32).to_vec()
+                        }
+                    })
+                    .collect();
+                let loc = (bytes.len() as u32) << 16 | 12;
+                p[8..12].copy_from_slice(&e.u32_bytes(loc));
+                p.extend(&bytes);
+                let c = m.read_cpumask(&p, e, long).unwrap();
+                assert_eq!(c.cpus().collect::<Vec<_>>(), [1, 3, 33], "{e:?} {long}");
+                assert_eq!(c.count(), 3);
+                assert!(c.contains(33) && !c.contains(2) && !c.contains(4000));
+                let a = m.read_array(&p, e, long).unwrap();
+                assert_eq!(a.len(), words.len());
+                assert_eq!(a.iter().collect::<Vec<_>>(), words);
+            }
+        }
+        assert!(m.read_cpumask(&[0; 4], Endian::Little, 8).is_none());
     }
 }

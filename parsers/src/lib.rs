@@ -18,7 +18,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod cprintf;
 pub mod endian;
 pub mod error;
 pub mod format;

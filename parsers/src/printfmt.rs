@@ -75,7 +75,7 @@
 //! Output is bytes: strings from the trace are copied verbatim.
 
 mod bprint;
-mod cfmt;
+pub(crate) mod cfmt;
 mod eval;
 mod lex;
 mod parse;
@@ -449,22 +449,70 @@ impl PrintFmt {
         ctx: &RenderCtx<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), PrintFmtError> {
-        let start = out.len();
-        let ev = eval::Eval {
-            payload,
-            endian: ctx.endian,
-            host_endian: ctx.host_endian,
-            long_size: ctx.long_size,
-            symbols: ctx.symbols,
-            fields: &self.fields,
-        };
-        let r = ev.render_pieces(&self.pieces, &self.args, out);
-        if r.is_err() {
-            out.truncate(start);
+        finished(out, |out| {
+            self.eval(payload, ctx)
+                .render_pieces(&self.pieces, &self.args, out)
+        })
+    }
+}
+
+impl PrintFmt {
+    fn eval<'a>(&'a self, payload: &'a [u8], ctx: &'a RenderCtx<'_>) -> eval::Eval<'a> {
+        eval::Eval::new(payload, ctx, &self.fields)
+    }
+
+    /// libtraceevent's `print_field` search of the print cache: from piece
+    /// `start` on, cyclically, the first conversion whose argument is the
+    /// field `name` (under any casts). Returns the piece and whether the
+    /// literal text just before it ends in `0x`.
+    fn conversion_of(&self, name: &str, start: usize) -> Option<(usize, bool)> {
+        let n = self.pieces.len();
+        if n == 0 {
+            return None;
         }
-        r?;
-        finish(out, start);
-        Ok(())
+        let start = start % n;
+        let mut i = start;
+        let mut has_0x = false;
+        loop {
+            match &self.pieces[i] {
+                Piece::Lit(b) => has_0x = b.ends_with(b"0x"),
+                Piece::Digit { arg, .. } | Piece::Str { arg, .. } | Piece::Pointer { arg, .. } => {
+                    let mut a = self.args.get(*arg);
+                    while let Some(Expr::Cast { item, .. }) = a {
+                        a = Some(item);
+                    }
+                    if let Some(Expr::Field(Some(id), _)) = a {
+                        if self.fields.get(id.0).is_some_and(|f| f.name == name) {
+                            return Some((i, has_0x));
+                        }
+                    }
+                    has_0x = false;
+                }
+            }
+            i = (i + 1) % n;
+            if i == start {
+                return None;
+            }
+        }
+    }
+}
+
+/// Runs `render` appending to `out`; on error `out` is left as it was,
+/// on success the text is [`finish`]ed.
+fn finished(
+    out: &mut Vec<u8>,
+    render: impl FnOnce(&mut Vec<u8>) -> Result<(), PrintFmtError>,
+) -> Result<(), PrintFmtError> {
+    let start = out.len();
+    match render(out) {
+        Ok(()) => {
+            finish(out, start);
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
     }
 }
 
@@ -581,19 +629,14 @@ impl EventPrinter {
                         PrintFmtError::MissingArgument,
                     )));
                 }
-                let start = out.len();
-                let r = bprint::render(payload, ctx, ip.as_ref(), fmt.as_ref(), buf.as_ref(), out)
-                    .map(|short| {
-                        if short {
-                            failed.store(true, Ordering::Relaxed);
-                        }
-                    });
-                if r.is_err() {
-                    out.truncate(start);
-                }
-                r?;
-                finish(out, start);
-                Ok(())
+                finished(out, |out| {
+                    let short =
+                        bprint::render(payload, ctx, ip.as_ref(), fmt.as_ref(), buf.as_ref(), out)?;
+                    if short {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
             }
         }
     }
@@ -603,12 +646,56 @@ impl EventPrinter {
     pub fn render_failed(&self, payload: &[u8], ctx: &RenderCtx<'_>, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(b"[FAILED TO PARSE]");
-        eval::raw_fields(&self.raw_fields, &self.still_string, payload, ctx, out);
+        self.raw_fields(payload, ctx, out, false);
         finish(out, start);
     }
 
-    /// Appends ` name=value` for each field, libtraceevent's raw style.
+    /// Appends ` name=value` for each field by its type only, without the
+    /// print fmt's conversions (what libtraceevent prints after
+    /// `[FAILED TO PARSE]`).
     pub fn render_raw_fields(&self, payload: &[u8], ctx: &RenderCtx<'_>, out: &mut Vec<u8>) {
-        eval::raw_fields(&self.raw_fields, &self.still_string, payload, ctx, out);
+        self.raw_fields(payload, ctx, out, false);
+    }
+
+    /// Appends the raw form of a record, `trace-cmd report -R`: ` name=value`
+    /// for each field. As libtraceevent's `tep_print_fields` does, a field
+    /// that the parsed print fmt prints with a conversion of its own (`%lx`,
+    /// `0x%Lx`, `%pS`...) is printed with that conversion; others (and all
+    /// fields of `bprint` and of events whose print fmt did not parse) by
+    /// their type.
+    pub fn render_raw(&self, payload: &[u8], ctx: &RenderCtx<'_>, out: &mut Vec<u8>) {
+        self.raw_fields(payload, ctx, out, true);
+    }
+
+    fn raw_fields(&self, payload: &[u8], ctx: &RenderCtx<'_>, out: &mut Vec<u8>, hints: bool) {
+        let pf = match (&self.kind, hints) {
+            (Kind::Normal(p), true) => Some(p),
+            _ => None,
+        };
+        // Where the last field's conversion was found: the next search
+        // starts after it.
+        let mut cursor = 0usize;
+        for (i, f) in self.raw_fields.iter().enumerate() {
+            out.push(b' ');
+            out.extend_from_slice(f.name.as_bytes());
+            out.push(b'=');
+            let still = self.still_string.get(i);
+            let is_string = f.string && still.is_some_and(|s| s.load(Ordering::Relaxed));
+            if let Some(p) = pf.filter(|_| !f.array && !is_string) {
+                if let Some((pi, has_0x)) = p.conversion_of(&f.name, cursor) {
+                    let mark = out.len();
+                    if has_0x {
+                        out.extend_from_slice(b"0x");
+                    }
+                    let ev = p.eval(payload, ctx);
+                    if ev.render_piece(&p.pieces[pi], &p.args, out).is_ok() {
+                        cursor = pi + 1;
+                        continue;
+                    }
+                    out.truncate(mark);
+                }
+            }
+            eval::raw_field(f, still, payload, ctx, out);
+        }
     }
 }

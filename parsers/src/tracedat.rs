@@ -16,11 +16,13 @@ mod cpu;
 mod cursor;
 mod merge;
 mod meta;
+mod time;
 pub mod writer;
 
-pub use cpu::{CpuRecords, Item, LostEvents};
+pub use cpu::{ChunkLoader, CpuRecords, Item, LostEvents};
 pub use merge::{MergedItem, MergedRecords};
-pub use meta::{Buffer, Compression, CpuData, TimeAdjust, TraceOptions};
+pub use meta::{Buffer, Chunk, Compression, CpuData, TraceOptions};
+pub use time::{TSYNC_FLAG_INTERPOLATE, TimeAdjust, TimeShift, TsyncSample};
 
 use crate::endian::Endian;
 use crate::error::{Error, Result};

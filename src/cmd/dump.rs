@@ -27,7 +27,9 @@ pub struct DumpArgs {
     no_mmap: bool,
 }
 
-/// Runs `mmrace dump`: 0 when everything was read, 2 on any error or warning.
+/// Runs `mmrace dump`: 0 when everything was read, 2 on any error or
+/// warning of the reader. Events whose print fmt could not be rendered are
+/// reported on stderr but do not change the exit code.
 pub fn run(args: DumpArgs) -> ExitCode {
     let DumpArgs {
         file,
@@ -66,6 +68,17 @@ pub fn run(args: DumpArgs) -> ExitCode {
     for w in &trace.warnings {
         eprintln!("mmrace: {}: {w}", file.display());
         code = 2;
+    }
+    // Events printed as `[FAILED TO PARSE]` (as trace-cmd prints them too)
+    // are warnings, not errors: the exit code stays.
+    for w in &summary.render_failures {
+        eprintln!(
+            "mmrace: {}: warning: {} record(s) of {} printed raw: {}",
+            file.display(),
+            w.records,
+            w.event,
+            w.error
+        );
     }
     for e in &summary.errors {
         eprintln!("mmrace: {}: {e}", file.display());

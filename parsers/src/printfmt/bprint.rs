@@ -149,14 +149,7 @@ pub(crate) fn render(
     }];
     unpack_args(format.as_bytes(), payload, buf.offset, ctx, &mut args)?;
     let (pieces, short) = parse::parse_format(&format, args.len())?;
-    let ev = Eval {
-        payload,
-        endian: ctx.endian,
-        host_endian: ctx.host_endian,
-        long_size: ctx.long_size,
-        symbols: ctx.symbols,
-        fields: &[],
-    };
+    let ev = Eval::new(payload, ctx, &[]);
     ev.render_pieces(&pieces, &args, out)?;
     Ok(short)
 }

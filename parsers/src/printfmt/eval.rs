@@ -100,7 +100,20 @@ pub(crate) struct Eval<'a> {
     pub(crate) fields: &'a [FieldInfo],
 }
 
-impl Eval<'_> {
+impl<'a> Eval<'a> {
+    /// An evaluation of `payload` with the context's byte orders, long size
+    /// and symbols; `fields` is the print fmt's field table.
+    pub(crate) fn new(payload: &'a [u8], ctx: &'a RenderCtx<'_>, fields: &'a [FieldInfo]) -> Self {
+        Eval {
+            payload,
+            endian: ctx.endian,
+            host_endian: ctx.host_endian,
+            long_size: ctx.long_size,
+            symbols: ctx.symbols,
+            fields,
+        }
+    }
+
     fn field(&self, id: FieldId) -> Res<&FieldInfo> {
         self.fields
             .get(id.0)
@@ -178,6 +191,20 @@ impl Eval<'_> {
             .unwrap_or(0)
     }
 
+    /// The branch of `cond ? t : f` (`right` is the `t : f` node) that
+    /// `cond` selects.
+    fn branch<'e>(&self, cond: &Expr, right: &'e Expr) -> Res<&'e Expr> {
+        let Expr::Op {
+            kind: OpKind::Colon,
+            left: t,
+            right: f,
+        } = right
+        else {
+            return Err(PrintFmtError::Unsupported("'?' without ':'"));
+        };
+        Ok(if self.num(cond)? != 0 { t } else { f })
+    }
+
     /// libtraceevent's `eval_num_arg`.
     pub(crate) fn num(&self, e: &Expr) -> Res<u64> {
         Ok(match e {
@@ -208,18 +235,7 @@ impl Eval<'_> {
             | Expr::Cpumask(_) => 0,
             Expr::Op { kind, left, right } => match kind {
                 OpKind::Index => self.index(left, right)?,
-                OpKind::Cond => {
-                    let c = self.num(left)?;
-                    let Expr::Op {
-                        kind: OpKind::Colon,
-                        left: t,
-                        right: f,
-                    } = &**right
-                    else {
-                        return Err(PrintFmtError::Unsupported("'?' without ':'"));
-                    };
-                    if c != 0 { self.num(t)? } else { self.num(f)? }
-                }
+                OpKind::Cond => self.num(self.branch(left, right)?)?,
                 _ => {
                     let l = self.num(left)?;
                     let r = self.num(right)?;
@@ -307,37 +323,44 @@ impl Eval<'_> {
         out: &mut Vec<u8>,
     ) -> Res<()> {
         for p in pieces {
-            match p {
-                Piece::Lit(b) => out.extend_from_slice(b),
-                Piece::Digit { spec, arg, len_arg } => {
-                    let star = self.star(*len_arg, args)?;
-                    if star.is_some_and(|s| s < 0) {
-                        return Err(PrintFmtError::Unsupported("negative '*' argument"));
-                    }
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    let v = self.num(e)?;
-                    spec.format_int(out, v, star)?;
+            self.render_piece(p, args, out)?;
+        }
+        Ok(())
+    }
+
+    /// Renders one piece of a format string (libtraceevent's
+    /// `print_parse_data`).
+    pub(crate) fn render_piece(&self, p: &Piece, args: &[Expr], out: &mut Vec<u8>) -> Res<()> {
+        match p {
+            Piece::Lit(b) => out.extend_from_slice(b),
+            Piece::Digit { spec, arg, len_arg } => {
+                let star = self.star(*len_arg, args)?;
+                if star.is_some_and(|s| s < 0) {
+                    return Err(PrintFmtError::Unsupported("negative '*' argument"));
                 }
-                Piece::Str { spec, arg, len_arg } => {
-                    let star = self.star(*len_arg, args)?;
-                    if star.is_some_and(|s| s < 0) {
-                        return Err(PrintFmtError::Unsupported("negative '*' argument"));
-                    }
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    // printed into a scratch buffer and appended up to a NUL
-                    let mut tmp = Vec::new();
-                    self.print_str(&mut tmp, e, spec, star, 0)?;
-                    out.extend_from_slice(cstr(&tmp));
-                }
-                Piece::Pointer { ext, arg, len_arg } => {
-                    let plen = self.star(*len_arg, args)?.unwrap_or(1);
-                    let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
-                    self.pointer(out, ext, e, plen)?;
-                }
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                let v = self.num(e)?;
+                spec.format_int(out, v, star)?;
             }
-            if out.len() > MAX_OUTPUT {
-                return Err(PrintFmtError::TooLarge("rendered text"));
+            Piece::Str { spec, arg, len_arg } => {
+                let star = self.star(*len_arg, args)?;
+                if star.is_some_and(|s| s < 0) {
+                    return Err(PrintFmtError::Unsupported("negative '*' argument"));
+                }
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                // printed into a scratch buffer and appended up to a NUL
+                let mut tmp = Vec::new();
+                self.print_str(&mut tmp, e, spec, star, 0)?;
+                out.extend_from_slice(cstr(&tmp));
             }
+            Piece::Pointer { ext, arg, len_arg } => {
+                let plen = self.star(*len_arg, args)?.unwrap_or(1);
+                let e = args.get(*arg).ok_or(PrintFmtError::MissingArgument)?;
+                self.pointer(out, ext, e, plen)?;
+            }
+        }
+        if out.len() > MAX_OUTPUT {
+            return Err(PrintFmtError::TooLarge("rendered text"));
         }
         Ok(())
     }
@@ -477,16 +500,7 @@ impl Eval<'_> {
                 left,
                 right,
             } => {
-                let c = self.num(left)?;
-                let Expr::Op {
-                    kind: OpKind::Colon,
-                    left: t,
-                    right: f,
-                } = &**right
-                else {
-                    return Err(PrintFmtError::Unsupported("'?' without ':'"));
-                };
-                let branch = if c != 0 { t } else { f };
+                let branch = self.branch(left, right)?;
                 self.print_str(out, branch, spec, star, depth + 1)?;
             }
             // Printed as nothing by libtraceevent.
@@ -573,18 +587,35 @@ impl Eval<'_> {
         Ok((f, self.bytes(f.offset as u64, f.size as u64, what)?))
     }
 
-    fn mac(&self, out: &mut Vec<u8>, ext: &[u8], e: &Expr) -> Res<()> {
+    /// The bytes of a plain field argument (under any casts) that must be
+    /// `size` bytes long. `None` when libtraceevent prints something else
+    /// instead, which is then in `out`: `invalid` for a field of another
+    /// size, an error text for a non-field.
+    fn sized_field(
+        &self,
+        out: &mut Vec<u8>,
+        e: &Expr,
+        size: usize,
+        invalid: &[u8],
+        what: &'static str,
+    ) -> Res<Option<&[u8]>> {
         let Some(fe) = self.plain_field(out, e) else {
-            return Ok(());
+            return Ok(None);
         };
         let Expr::Field(Some(id), _) = fe else {
+            return Ok(None);
+        };
+        if self.field(*id)?.size != size {
+            out.extend_from_slice(invalid);
+            return Ok(None);
+        }
+        Ok(Some(self.field_bytes(fe, what)?.1))
+    }
+
+    fn mac(&self, out: &mut Vec<u8>, ext: &[u8], e: &Expr) -> Res<()> {
+        let Some(b) = self.sized_field(out, e, 6, b"INVALIDMAC", "%pM field")? else {
             return Ok(());
         };
-        if self.field(*id)?.size != 6 {
-            out.extend_from_slice(b"INVALIDMAC");
-            return Ok(());
-        }
-        let (_, b) = self.field_bytes(fe, "%pM field")?;
         let sep: &str = if ext.first() == Some(&b'm') {
             ""
         } else if ext.first() == Some(&b'M') && ext.get(1) == Some(&b'F') {
@@ -607,32 +638,16 @@ impl Eval<'_> {
         match at(1) {
             b'4' => {
                 let reverse = self.ip4_reverse(at(2));
-                let Some(fe) = self.plain_field(out, e) else {
+                let Some(b) = self.sized_field(out, e, 4, b"INVALIDIPv4", "%pI4 field")? else {
                     return Ok(());
                 };
-                let Expr::Field(Some(id), _) = fe else {
-                    return Ok(());
-                };
-                if self.field(*id)?.size != 4 {
-                    out.extend_from_slice(b"INVALIDIPv4");
-                    return Ok(());
-                }
-                let (_, b) = self.field_bytes(fe, "%pI4 field")?;
                 ip4(out, i, reverse, b);
             }
             b'6' => {
                 let have_c = i == b'I' && at(2) == b'c';
-                let Some(fe) = self.plain_field(out, e) else {
+                let Some(b) = self.sized_field(out, e, 16, b"INVALIDIPv6", "%pI6 field")? else {
                     return Ok(());
                 };
-                let Expr::Field(Some(id), _) = fe else {
-                    return Ok(());
-                };
-                if self.field(*id)?.size != 16 {
-                    out.extend_from_slice(b"INVALIDIPv6");
-                    return Ok(());
-                }
-                let (_, b) = self.field_bytes(fe, "%pI6 field")?;
                 if have_c {
                     ip6c(out, b);
                 } else {
@@ -738,17 +753,9 @@ impl Eval<'_> {
             Some(b'B') => (true, false),
             _ => (false, false),
         };
-        let Some(fe) = self.plain_field(out, e) else {
+        let Some(b) = self.sized_field(out, e, 16, b"INVALIDUUID", "%pU field")? else {
             return Ok(());
         };
-        let Expr::Field(Some(id), _) = fe else {
-            return Ok(());
-        };
-        if self.field(*id)?.size != 16 {
-            out.extend_from_slice(b"INVALIDUUID");
-            return Ok(());
-        }
-        let (_, b) = self.field_bytes(fe, "%pU field")?;
         for i in 0..16 {
             let x = b[if guid { GUID[i] } else { i }];
             let s = if upper {
@@ -954,79 +961,68 @@ fn cpumask_string(data: &[u8], endian: Endian) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// libtraceevent's `print_field_raw` for every field: ` name=value`.
-pub(crate) fn raw_fields(
-    fields: &[FieldInfo],
-    still_string: &[AtomicBool],
+/// libtraceevent's `print_field_raw`: the value of one field by its type.
+/// `still_string` is the field's "printed as a string" flag, cleared for
+/// good by the first value that is not printable.
+pub(crate) fn raw_field(
+    f: &FieldInfo,
+    still_string: Option<&AtomicBool>,
     payload: &[u8],
     ctx: &RenderCtx<'_>,
     out: &mut Vec<u8>,
 ) {
-    let ev = Eval {
-        payload,
-        endian: ctx.endian,
-        host_endian: ctx.host_endian,
-        long_size: ctx.long_size,
-        symbols: ctx.symbols,
-        fields,
-    };
-    for (i, f) in fields.iter().enumerate() {
-        out.push(b' ');
-        out.extend_from_slice(f.name.as_bytes());
-        out.push(b'=');
-        if f.array {
-            let (off, len) = if f.dynamic {
-                ev.dyn_offset(f)
-            } else {
-                (f.offset as u64, f.size as u64)
-            };
-            let start = usize::try_from(off)
-                .unwrap_or(usize::MAX)
-                .min(payload.len());
-            let end = usize::try_from(off.saturating_add(len))
-                .unwrap_or(usize::MAX)
-                .min(payload.len())
-                .max(start);
-            let bytes = &payload[start..end];
-            let printable = cstr(bytes)
-                .iter()
-                .all(|&c| (0x20..0x7f).contains(&c) || (b'\t'..=b'\r').contains(&c));
-            let string = still_string
-                .get(i)
-                .is_some_and(|s| s.load(Ordering::Relaxed));
-            if string && printable {
-                out.extend_from_slice(cstr(&payload[start..]));
-            } else {
-                if let Some(s) = still_string.get(i) {
-                    s.store(false, Ordering::Relaxed);
-                }
-                out.extend_from_slice(b"ARRAY[");
-                for (i, b) in bytes.iter().enumerate() {
-                    if i > 0 {
-                        out.extend_from_slice(b", ");
-                    }
-                    out.extend_from_slice(format!("{b:02x}").as_bytes());
-                }
-                out.push(b']');
-            }
-            continue;
-        }
-        let val = ev.field_value(f);
-        let s = if f.pointer {
-            format!("0x{val:x}")
-        } else if f.signed {
-            match f.size {
-                4 if f.long => format!("0x{:x}", val as u32),
-                4 => format!("{}", val as u32 as i32),
-                2 => format!("{:2}", val as u16 as i16),
-                1 => format!("{}", val as u8 as i8),
-                _ => format!("{}", val as i64),
-            }
-        } else if f.long {
-            format!("0x{val:x}")
+    let ev = Eval::new(payload, ctx, &[]);
+    if f.array {
+        let (off, len) = if f.dynamic {
+            ev.dyn_offset(f)
         } else {
-            format!("{val}")
+            (f.offset as u64, f.size as u64)
         };
-        out.extend_from_slice(s.as_bytes());
+        let start = usize::try_from(off)
+            .unwrap_or(usize::MAX)
+            .min(payload.len());
+        let end = usize::try_from(off.saturating_add(len))
+            .unwrap_or(usize::MAX)
+            .min(payload.len())
+            .max(start);
+        let bytes = &payload[start..end];
+        let printable = cstr(bytes)
+            .iter()
+            .all(|&c| (0x20..0x7f).contains(&c) || (b'\t'..=b'\r').contains(&c));
+        let string = still_string.is_some_and(|s| s.load(Ordering::Relaxed));
+        if string && printable {
+            // "%s" of data + offset: up to the first NUL, wherever it is.
+            out.extend_from_slice(cstr(&payload[start..]));
+        } else {
+            if let Some(s) = still_string {
+                s.store(false, Ordering::Relaxed);
+            }
+            out.extend_from_slice(b"ARRAY[");
+            for (i, b) in bytes.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(format!("{b:02x}").as_bytes());
+            }
+            out.push(b']');
+        }
+        return;
     }
+    let val = ev.field_value(f);
+    let s = if f.pointer {
+        format!("0x{val:x}")
+    } else if f.signed {
+        match f.size {
+            4 if f.long => format!("0x{:x}", val as u32),
+            4 => format!("{}", val as u32 as i32),
+            2 => format!("{:2}", val as u16 as i16),
+            1 => format!("{}", val as u8 as i8),
+            _ => format!("{}", val as i64),
+        }
+    } else if f.long {
+        format!("0x{val:x}")
+    } else {
+        format!("{val}")
+    };
+    out.extend_from_slice(s.as_bytes());
 }

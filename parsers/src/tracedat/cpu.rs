@@ -14,11 +14,28 @@
 
 use super::Record;
 use super::TraceDat;
-use super::meta::{Compression, CpuData, Source, TimeAdjust};
+use super::meta::{Chunk, Compression, CpuData, Source};
+use super::time::CpuClock;
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::HeaderPage;
 use crate::types::{Cpu, FileOffset, Timestamp};
+
+/// Decompresses the chunks of one CPU stream for [`CpuRecords`]. The default
+/// decompresses each chunk inline when the stream reaches it; a caller may
+/// install a loader that decompresses ahead on other threads (chunks are
+/// independent). The parsers themselves never spawn threads.
+pub trait ChunkLoader<'t>: Send + std::fmt::Debug {
+    /// Fills `out` (cleared first) with chunk `index` of `chunks`, which the
+    /// stream asks for in increasing order. Errors name the chunk's offset.
+    fn load(
+        &mut self,
+        chunks: &[Chunk<'t>],
+        index: usize,
+        compression: &Compression,
+        out: &mut Vec<u8>,
+    ) -> Result<()>;
+}
 
 const COMMIT_MASK: u64 = (1 << 27) - 1;
 const MISSED_EVENTS: u64 = 1 << 31;
@@ -86,7 +103,7 @@ pub struct CpuRecords<'t> {
     endian: Endian,
     hp: HeaderPage,
     page_size: usize,
-    adjust: TimeAdjust,
+    adjust: CpuClock<'t>,
     /// The CPU.
     pub cpu: Cpu,
     /// The buffer index.
@@ -97,6 +114,8 @@ pub struct CpuRecords<'t> {
     /// Bytes of the current block: the raw data, or the decompressed chunk.
     chunk_buf: Vec<u8>,
     chunk_idx: usize,
+    /// Who decompresses chunks (inline unless a caller installed a loader).
+    loader: Option<Box<dyn ChunkLoader<'t> + 't>>,
     /// File offset of the current block's first byte (raw) or of the chunk.
     block_off: u64,
     raw_block: bool,
@@ -124,7 +143,14 @@ impl<'t> CpuRecords<'t> {
             endian: trace.endian,
             hp: trace.header_page,
             page_size: b.page_size as usize,
-            adjust: trace.options.time,
+            adjust: CpuClock {
+                adjust: trace.options.time,
+                shift: trace
+                    .options
+                    .time_shift
+                    .as_ref()
+                    .map(|t| (t.flags, t.samples(cpu.cpu))),
+            },
             cpu: cpu.cpu,
             buffer,
             buffer_name: &b.name,
@@ -132,6 +158,7 @@ impl<'t> CpuRecords<'t> {
             source: &cpu.source,
             chunk_buf: Vec::new(),
             chunk_idx: 0,
+            loader: None,
             block_off: cpu.offset,
             raw_block: true,
             next_page: 0,
@@ -155,6 +182,20 @@ impl<'t> CpuRecords<'t> {
             s.raw_block = false;
         }
         s
+    }
+
+    /// Installs the loader that decompresses this stream's chunks (see
+    /// [`ChunkLoader`]); call before the first item is read.
+    pub fn set_chunk_loader(&mut self, loader: Box<dyn ChunkLoader<'t> + 't>) {
+        self.loader = Some(loader);
+    }
+
+    /// The compressed chunks of this stream (empty when uncompressed).
+    pub fn chunks(&self) -> &'t [Chunk<'t>] {
+        match self.source {
+            Source::Chunks { chunks, .. } => chunks,
+            _ => &[],
+        }
     }
 
     fn err(&self, e: Error) -> Error {
@@ -279,15 +320,17 @@ impl<'t> CpuRecords<'t> {
             return false;
         }
         let ch = chunks[self.chunk_idx];
+        let index = self.chunk_idx;
         self.chunk_idx += 1;
         self.block_off = ch.offset;
         let mut buf = std::mem::take(&mut self.chunk_buf);
-        let r = self
-            .compression
-            .decompress(ch.compressed, ch.uncompressed_size as usize, &mut buf);
+        let r = match self.loader.as_mut() {
+            Some(l) => l.load(chunks, index, self.compression, &mut buf),
+            None => ch.decompress(self.compression, &mut buf),
+        };
         self.chunk_buf = buf;
-        if let Err(msg) = r {
-            self.set_error(Error::new(ErrorKind::Decompress(msg), ch.offset), true);
+        if let Err(e) = r {
+            self.set_error(e, true);
             return true;
         }
         self.next_page = 0;

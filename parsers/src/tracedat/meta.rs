@@ -3,6 +3,7 @@
 
 use super::TraceDat;
 use super::cursor::Cursor;
+pub use super::time::{TimeAdjust, TimeShift};
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{EventFormat, HeaderPage};
@@ -91,28 +92,6 @@ impl Compression {
     }
 }
 
-/// How raw ring-buffer timestamps become the timestamps trace-cmd prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimeAdjust {
-    /// Nanoseconds added to every timestamp (DATE × 1000 + OFFSET options).
-    pub offset_ns: i64,
-    /// TSC2NSEC `(mult, shift, offset)`, applied before `offset_ns`.
-    pub tsc2nsec: Option<(u32, u32, u64)>,
-}
-
-impl TimeAdjust {
-    /// Applies the adjustment to a raw timestamp.
-    #[inline]
-    pub fn apply(&self, raw: u64) -> u64 {
-        let mut ts = raw;
-        if let Some((mult, shift, off)) = self.tsc2nsec {
-            let t = ts.saturating_sub(off);
-            ts = ((u128::from(t) * u128::from(mult)) >> shift.min(127)) as u64;
-        }
-        ts.wrapping_add(self.offset_ns as u64)
-    }
-}
-
 /// Options of the file (both versions).
 #[derive(Debug, Clone, Default)]
 pub struct TraceOptions {
@@ -131,8 +110,8 @@ pub struct TraceOptions {
     pub cpustats: Vec<String>,
     /// Timestamp adjustment.
     pub time: TimeAdjust,
-    /// Whether a TIME_SHIFT (guest/host) option was present; it is not applied.
-    pub time_shift_present: bool,
+    /// The TIME_SHIFT option (guest→host clock samples), applied per CPU.
+    pub time_shift: Option<TimeShift>,
     /// Option ids seen that this reader does not interpret.
     pub unknown: Vec<u16>,
 }
@@ -169,7 +148,15 @@ pub struct CpuData<'a> {
     pub(crate) source: Source<'a>,
 }
 
-impl CpuData<'_> {
+impl<'a> CpuData<'a> {
+    /// The compressed chunks of this CPU, in order (empty when uncompressed).
+    pub fn chunks(&self) -> &[Chunk<'a>] {
+        match &self.source {
+            Source::Chunks { chunks, .. } => chunks,
+            _ => &[],
+        }
+    }
+
     /// Whether the data is stored in compressed chunks.
     pub fn is_compressed(&self) -> bool {
         matches!(self.source, Source::Chunks { .. })
@@ -192,12 +179,34 @@ pub(crate) enum Source<'a> {
     Recovered { data: &'a [u8], cut: Option<u64> },
 }
 
-/// One compressed chunk of a CPU's data.
+/// One compressed chunk of a CPU's data. Chunks are independent: any
+/// thread may decompress any chunk (see [`super::ChunkLoader`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Chunk<'a> {
+pub struct Chunk<'a> {
     pub(crate) offset: u64,
     pub(crate) compressed: &'a [u8],
     pub(crate) uncompressed_size: u32,
+}
+
+impl Chunk<'_> {
+    /// File offset of the chunk's header.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Size the chunk header claims once decompressed (checked against the
+    /// named limits when the chunk list was read).
+    pub fn uncompressed_size(&self) -> u32 {
+        self.uncompressed_size
+    }
+
+    /// Decompresses the chunk into `out` (cleared first). The error names
+    /// the chunk's offset.
+    pub fn decompress(&self, compression: &Compression, out: &mut Vec<u8>) -> Result<()> {
+        compression
+            .decompress(self.compressed, self.uncompressed_size as usize, out)
+            .map_err(|msg| Error::new(ErrorKind::Decompress(msg), self.offset))
+    }
 }
 
 struct Header<'a> {
@@ -433,7 +442,14 @@ impl<'a> Meta<'a> {
             }
             9 => self.options.version = Some(text()),
             11 => self.options.trace_id = e.read_u64(payload, 0),
-            12 => self.options.time_shift_present = true,
+            12 => match TimeShift::parse(e, payload) {
+                Some(t) => self.options.time_shift = t,
+                None => self.warnings.push(Error::truncated(
+                    "TIME_SHIFT option (ignored: shorter than its sample counts)",
+                    1,
+                    off,
+                )),
+            },
             14 => {
                 if let (Some(m), Some(s), Some(o)) = (
                     e.read_u32(payload, 0),

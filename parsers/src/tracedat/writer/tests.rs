@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::endian::Endian;
-use crate::types::{Cpu, Timestamp};
+use crate::types::{Cpu, Pid, Timestamp};
 use std::io::Cursor;
 use std::process::Command;
 
@@ -347,5 +347,125 @@ fn empty_buffers_are_written() {
         let recs = decode_pages(Endian::Little, 8, 4096, &parsed.cpus[0].2);
         assert_eq!(recs, vec![(9, vec![1, 1, 1, 1], None)]);
         assert_eq!(parsed.buffers, ["a", "b"]);
+    }
+}
+
+// ------------------------------------------------------------ time options
+
+/// `(cpu, timestamp text)` of every line of `trace-cmd report -R -t`.
+fn report_times(lines: &[String]) -> Vec<(u32, String)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let open = l.find(" [")?;
+            let cpu = l[open + 2..open + 5].parse().ok()?;
+            let ts = l[open + 7..].split(':').next()?.to_string();
+            Some((cpu, ts))
+        })
+        .collect()
+}
+
+/// The TIME_SHIFT, TSC2NSEC, DATE and OFFSET options change every printed
+/// timestamp exactly as trace-cmd 3.1.6 changes them: the same files are
+/// read by both, and the (CPU, timestamp) sequences must be identical.
+#[test]
+fn time_options_match_trace_cmd() {
+    if !have_trace_cmd() {
+        return;
+    }
+    let dir = TempDir::new("time");
+    let e = Endian::Little;
+    // TIME_SHIFT: 2 CPUs; CPU 0 with three samples, CPU 1 with one.
+    let time_shift = |flags: u32, fraction: bool| {
+        let mut p = Vec::new();
+        p.extend(e.u64_bytes(0xabcd));
+        p.extend(e.u32_bytes(flags));
+        p.extend(e.u32_bytes(2));
+        let cpu0: [(i64, i64, i64); 3] = [
+            (BASE as i64 + 2_000_000, -30_000, 1),
+            (BASE as i64, 1_000, 1),
+            (BASE as i64 + 4_000_000, 90_000, 1),
+        ];
+        p.extend(e.u32_bytes(3));
+        for f in [0, 1, 2] {
+            for s in &cpu0 {
+                let v = [s.0, s.1, s.2][f];
+                p.extend(e.u64_bytes(v as u64));
+            }
+        }
+        p.extend(e.u32_bytes(1));
+        for v in [BASE as i64, -77, 1] {
+            p.extend(e.u64_bytes(v as u64));
+        }
+        if fraction {
+            for _ in 0..3 {
+                p.extend(e.u64_bytes(0));
+            }
+            p.extend(e.u64_bytes(0));
+        }
+        p
+    };
+    let mut tsc = Vec::new();
+    tsc.extend(e.u32_bytes(2_796_202)); // ~0.333 ns per tick, shift 23
+    tsc.extend(e.u32_bytes(23));
+    tsc.extend(e.u64_bytes(BASE / 2));
+    type Options = Vec<(u16, Vec<u8>)>;
+    let cases: Vec<(&str, Options)> = vec![
+        (
+            "date-offset",
+            vec![(1, b"0x10\0".to_vec()), (7, b"-12345\0".to_vec())],
+        ),
+        ("tsc2nsec", vec![(14, tsc.clone())]),
+        ("shift-interp", vec![(12, time_shift(1, false))]),
+        ("shift-step", vec![(12, time_shift(0, true))]),
+        (
+            "all",
+            vec![
+                (12, time_shift(1, true)),
+                (14, tsc),
+                (7, b"1000\0".to_vec()),
+            ],
+        ),
+    ];
+    for (name, opts) in cases {
+        let mut spec = TraceDatSpec::new(e, 8)
+            .version(FileVersion::V7)
+            .event_format("mmrace", fields_format())
+            .cmdline(Pid(100), "worker")
+            .buffer("", 2);
+        for (id, data) in opts {
+            spec = spec.option(id, data);
+        }
+        let bytes = TraceDatWriter::to_vec(spec, |w| {
+            for cpu in [0u32, 1] {
+                let recs: Vec<(Timestamp, Vec<u8>)> = (0..60u64)
+                    .map(|i| {
+                        let ts = BASE - 1_000_000 + i * 100_003 + u64::from(cpu) * 7;
+                        (Timestamp(ts), fields_payload(e, 100, i))
+                    })
+                    .collect();
+                w.write_cpu("", Cpu(cpu), recs.iter().map(|(t, p)| (*t, p.as_slice())))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let path = dir.0.join(format!("{name}.dat"));
+        std::fs::write(&path, &bytes).unwrap();
+        let want = report_times(&report(&path, name));
+        let trace = crate::tracedat::TraceDat::parse(&bytes).unwrap();
+        assert!(trace.warnings.is_empty(), "{name}: {:?}", trace.warnings);
+        let mut got = Vec::new();
+        let mut m = trace.merged_records();
+        while let Some(r) = m.next_record() {
+            let r = r.unwrap();
+            got.push((
+                r.cpu.0,
+                format!("{}.{:09}", r.ts.0 / 1_000_000_000, r.ts.0 % 1_000_000_000),
+            ));
+        }
+        assert_eq!(got.len(), 120, "{name}");
+        // Not vacuous: every case moves the first record off its raw time.
+        assert!(!got.iter().any(|(_, t)| t == "4.999000000"), "{name}");
+        assert_eq!(got, want, "{name}: timestamps differ from trace-cmd");
     }
 }

@@ -1,4 +1,6 @@
 //! The subcommands of the `mmrace` binary, one module each.
 
+pub mod analyze;
 pub mod dump;
+pub mod meta;
 pub mod synth;

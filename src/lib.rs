@@ -16,6 +16,8 @@
 //! [`synth::write`] (`mmrace synth`).
 
 pub mod analysis;
+pub mod baseline;
+pub mod batch;
 pub mod chunks;
 pub mod detect;
 pub mod dump;
@@ -25,6 +27,7 @@ pub mod input;
 pub mod model;
 pub mod profile;
 pub mod replay;
+pub mod report;
 pub mod synth;
 
 pub use mmrace_parsers as parsers;

@@ -46,8 +46,9 @@ impl Serialize for Mm {
 pub struct EventIndex(pub u64);
 
 impl fmt::Display for EventIndex {
+    /// `#N`, honouring width and alignment (`{:<8}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        f.pad(&format!("#{}", self.0))
     }
 }
 

@@ -27,6 +27,18 @@ pub enum ScenarioArg {
     X,
 }
 
+impl From<ScenarioArg> for Scenario {
+    fn from(s: ScenarioArg) -> Scenario {
+        match s {
+            ScenarioArg::A => Scenario::A,
+            ScenarioArg::B => Scenario::B,
+            ScenarioArg::L => Scenario::L,
+            ScenarioArg::L2 => Scenario::L2,
+            ScenarioArg::X => Scenario::X,
+        }
+    }
+}
+
 /// The protocol variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VariantArg {
@@ -86,13 +98,7 @@ pub struct SynthArgs {
 /// Runs `mmrace synth`: 0 when the file was written, 2 on any error.
 pub fn run(args: SynthArgs) -> ExitCode {
     let mut o = SynthOptions::new(
-        match args.scenario {
-            ScenarioArg::A => Scenario::A,
-            ScenarioArg::B => Scenario::B,
-            ScenarioArg::L => Scenario::L,
-            ScenarioArg::L2 => Scenario::L2,
-            ScenarioArg::X => Scenario::X,
-        },
+        args.scenario.into(),
         match args.variant {
             VariantArg::Buggy => Variant::Buggy,
             VariantArg::Fixed => Variant::Fixed,

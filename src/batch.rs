@@ -1,0 +1,310 @@
+//! Analysing files for the command line: expanding the inputs (files,
+//! directories, globs), analysing each file (in parallel, output in input
+//! order whatever the thread count), and gathering what a report prints about
+//! each file ([`FileReport`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use mmrace_parsers::report::{LineMode, ReportPrinter};
+use mmrace_parsers::tracedat::{Item, TraceDat};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::analysis::{Analysis, AnalyzeOptions, TraceInfo, analyze_with_info};
+use crate::input::Input;
+use crate::profile::Profile;
+
+/// What kind of trace file a path holds, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceKind {
+    /// A trace-cmd `trace.dat` (magic `\x17\x08\x44tracing`).
+    TraceDat,
+    /// A `perf.data` file (magic `PERFILE2`, either byte order).
+    PerfData,
+}
+
+impl TraceKind {
+    /// The kind of the file whose first bytes are `head`, if it is a trace.
+    pub fn detect(head: &[u8]) -> Option<TraceKind> {
+        if head.starts_with(b"\x17\x08\x44tracing") {
+            Some(TraceKind::TraceDat)
+        } else if head.starts_with(b"PERFILE2") || head.starts_with(b"2ELIFREP") {
+            Some(TraceKind::PerfData)
+        } else {
+            None
+        }
+    }
+
+    /// The kind of the file at `path`, reading only its first bytes.
+    pub fn of_path(path: &Path) -> Option<TraceKind> {
+        use std::io::Read;
+        let mut head = [0u8; 10];
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(_) => return None,
+            }
+        }
+        TraceKind::detect(&head[..n])
+    }
+
+    /// Short name (`trace.dat`, `perf.data`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceKind::TraceDat => "trace.dat",
+            TraceKind::PerfData => "perf.data",
+        }
+    }
+}
+
+/// How a file fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileStatus {
+    /// Read completely and analysed.
+    Ok,
+    /// Analysed up to damage in the file (what was readable is reported).
+    Damaged,
+    /// Not analysed: unreadable, not a trace, or no profile fits.
+    Error,
+}
+
+/// Everything a report says about one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// The path as given (or as found under a directory).
+    pub path: String,
+    /// The file kind, when recognised.
+    pub kind: Option<TraceKind>,
+    /// How it fared.
+    pub status: FileStatus,
+    /// Why it is [`FileStatus::Error`] or [`FileStatus::Damaged`]: the errors
+    /// met, each naming the byte offset (and CPU) where it could.
+    pub errors: Vec<String>,
+    /// Facts about the file.
+    pub info: Option<TraceInfo>,
+    /// The analysis.
+    pub analysis: Option<Analysis>,
+    /// The `trace-cmd report` line of every event a finding cites (cause
+    /// chains, window bounds), by merged-stream index.
+    pub event_lines: BTreeMap<u64, String>,
+    /// Per finding (same order as the analysis's findings): accepted by the
+    /// baseline.
+    pub baselined: Vec<bool>,
+    /// Per finding: the per-CPU lanes around its window (HTML report only).
+    pub pictures: Vec<Option<crate::report::svg::Picture>>,
+}
+
+impl FileReport {
+    fn error(path: String, kind: Option<TraceKind>, msg: String) -> FileReport {
+        FileReport {
+            path,
+            kind,
+            status: FileStatus::Error,
+            errors: vec![msg],
+            info: None,
+            analysis: None,
+            event_lines: BTreeMap::new(),
+            baselined: Vec::new(),
+            pictures: Vec::new(),
+        }
+    }
+
+    /// The findings (none when the file was not analysed).
+    pub fn findings(&self) -> &[crate::finding::Finding] {
+        self.analysis.as_ref().map_or(&[], |a| &a.findings)
+    }
+}
+
+/// Options of a batch run.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOptions {
+    /// A user profile (`--profile FILE`) instead of the built-in choice.
+    pub profile: Option<Profile>,
+    /// The traced machine (`uname -m`) when the file does not say.
+    pub arch: Option<String>,
+    /// Read files into memory instead of mapping them.
+    pub no_mmap: bool,
+    /// Build the per-CPU lane pictures of each finding (HTML report).
+    pub pictures: bool,
+}
+
+/// Expands command-line inputs: a file is taken as is; a directory is walked
+/// recursively and every file in it whose first bytes are a trace's magic is
+/// taken (sorted by path); anything else is read as a glob pattern (sorted
+/// matches; a pattern that matches nothing is an error).
+pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(a)
+                .follow_links(false)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| TraceKind::of_path(p).is_some())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{}: no trace files in this directory", a.display()));
+            }
+            out.extend(found);
+        } else if a.exists() {
+            out.push(a.clone());
+        } else {
+            let pat = a.to_string_lossy();
+            let paths = glob::glob(&pat).map_err(|e| format!("{pat}: {e}"))?;
+            let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{pat}: no such file, and no file matches it"));
+            }
+            for p in found {
+                if p.is_dir() {
+                    out.extend(expand_inputs(&[p])?);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Analyses every file, in parallel on rayon's current pool; the reports
+/// come back in the order of `paths`.
+pub fn analyze_files(paths: &[PathBuf], opts: &BatchOptions) -> Vec<FileReport> {
+    analyze_files_with_progress(paths, opts, &|| {})
+}
+
+/// [`analyze_files`], calling `done` after each file.
+pub fn analyze_files_with_progress(
+    paths: &[PathBuf],
+    opts: &BatchOptions,
+    done: &(dyn Fn() + Sync),
+) -> Vec<FileReport> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let r = analyze_file(p, opts);
+            done();
+            r
+        })
+        .collect()
+}
+
+/// Analyses one file.
+pub fn analyze_file(path: &Path, opts: &BatchOptions) -> FileReport {
+    let name = path.display().to_string();
+    let input = match Input::open(path, opts.no_mmap) {
+        Ok(i) => i,
+        Err(e) => return FileReport::error(name, None, e.to_string()),
+    };
+    let kind = TraceKind::detect(&input);
+    match kind {
+        Some(TraceKind::TraceDat) => analyze_tracedat(name, &input, opts),
+        Some(TraceKind::PerfData) => FileReport::error(
+            name,
+            kind,
+            "perf.data input is not supported by this build".to_string(),
+        ),
+        None => FileReport::error(
+            name,
+            None,
+            "at byte offset 0 (0x0): not a trace.dat or perf.data file (unknown magic)".to_string(),
+        ),
+    }
+}
+
+fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
+    let kind = Some(TraceKind::TraceDat);
+    let trace = match TraceDat::parse(bytes) {
+        Ok(t) => t,
+        Err(e) => return FileReport::error(name, kind, e.to_string()),
+    };
+    let aopts = AnalyzeOptions {
+        arch: opts.arch.clone(),
+        ..AnalyzeOptions::default()
+    };
+    let (analysis, info) = match analyze_with_info(&trace, opts.profile.as_ref(), &aopts) {
+        Ok(r) => r,
+        Err(e) => return FileReport::error(name, kind, e.to_string()),
+    };
+    let wanted: BTreeSet<u64> = analysis
+        .findings
+        .iter()
+        .flat_map(|f| {
+            f.cause_chain
+                .iter()
+                .map(|c| c.at.index.0)
+                .chain([f.window.start.index.0])
+                .chain(f.window.end.map(|e| e.index.0))
+        })
+        .collect();
+    let event_lines = event_lines(&trace, &wanted);
+    let status = if info.read_errors.is_empty() {
+        FileStatus::Ok
+    } else {
+        FileStatus::Damaged
+    };
+    let baselined = vec![false; analysis.findings.len()];
+    FileReport {
+        path: name,
+        kind,
+        status,
+        errors: info.read_errors.clone(),
+        info: Some(info),
+        analysis: Some(analysis),
+        event_lines,
+        baselined,
+        pictures: Vec::new(),
+    }
+}
+
+/// The `trace-cmd report` lines of the records at the given merged-stream
+/// indices (the index counts every record of every buffer in time order, as
+/// the analysis does). Reads the file only as far as the last wanted index.
+pub fn event_lines(trace: &TraceDat<'_>, wanted: &BTreeSet<u64>) -> BTreeMap<u64, String> {
+    let mut out = BTreeMap::new();
+    let Some(&last) = wanted.last() else {
+        return out;
+    };
+    let mut p = ReportPrinter::new(trace);
+    let mut m = crate::chunks::merged_records(trace);
+    let mut index = 0u64;
+    while let Some(item) = m.next_item() {
+        if let Ok(Item::Record(r)) = item {
+            if wanted.contains(&index) {
+                out.insert(index, p.line(&r, LineMode::Pretty));
+            }
+            if index == last {
+                break;
+            }
+            index += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_kinds_by_magic() {
+        assert_eq!(
+            TraceKind::detect(b"\x17\x08\x44tracing6\0"),
+            Some(TraceKind::TraceDat)
+        );
+        assert_eq!(TraceKind::detect(b"PERFILE2"), Some(TraceKind::PerfData));
+        assert_eq!(TraceKind::detect(b"2ELIFREP"), Some(TraceKind::PerfData));
+        assert_eq!(TraceKind::detect(b"\x17\x08\x44trac"), None);
+        assert_eq!(TraceKind::detect(b""), None);
+    }
+}

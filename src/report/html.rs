@@ -78,7 +78,11 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
         for f in files {
             for (i, x) in f.findings().iter().enumerate() {
                 n += 1;
-                let cls = if is_failing(f, i, fail_on) { "fail" } else { "warn" };
+                let cls = if is_failing(f, i, fail_on) {
+                    "fail"
+                } else {
+                    "warn"
+                };
                 let _ = writeln!(
                     h,
                     "<tr><td><a href=\"#f{n}\">{n}</a></td><td class=\"{cls}\">{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -113,9 +117,14 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
                 esc(&f.path),
                 severity_name(x.severity),
                 confidence_name(x.confidence),
-                if f.baselined.get(i).copied().unwrap_or(false) { " (accepted by the baseline)" } else { "" },
+                if f.baselined.get(i).copied().unwrap_or(false) {
+                    " (accepted by the baseline)"
+                } else {
+                    ""
+                },
                 x.cpu.0,
-                x.other_cpu.map_or(String::new(), |c| format!(" (other CPU {})", c.0)),
+                x.other_cpu
+                    .map_or(String::new(), |c| format!(" (other CPU {})", c.0)),
                 esc(&fmt_task(x)),
                 fmt_mm(x.expected_mm),
                 fmt_mm(x.loaded_mm)

@@ -8,8 +8,8 @@
 
 use serde_json::{Value, json};
 
-use crate::batch::FileReport;
 use crate::baseline::fingerprint;
+use crate::batch::FileReport;
 
 use super::{FailOn, exit_code, is_failing};
 

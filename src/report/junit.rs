@@ -45,7 +45,11 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
                 cases,
                 "    <testcase classname=\"{name}\" name=\"read\">\n      <error message=\"{}\" type=\"{}\"/>\n    </testcase>",
                 xml_escape(&msg),
-                if f.status == FileStatus::Error { "unreadable" } else { "damaged" }
+                if f.status == FileStatus::Error {
+                    "unreadable"
+                } else {
+                    "damaged"
+                }
             );
         }
         if let Some(a) = &f.analysis {
@@ -65,14 +69,21 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
                         missing.join(", "),
                         c.record.join("; ")
                     );
-                    let _ = writeln!(cases, "\n      <skipped message=\"{}\"/>\n    </testcase>", xml_escape(&msg));
+                    let _ = writeln!(
+                        cases,
+                        "\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(&msg)
+                    );
                     continue;
                 }
                 let mine: Vec<usize> = (0..a.findings.len())
                     .filter(|&i| a.findings[i].invariant == c.invariant)
                     .collect();
-                let failing: Vec<usize> =
-                    mine.iter().copied().filter(|&i| is_failing(f, i, fail_on)).collect();
+                let failing: Vec<usize> = mine
+                    .iter()
+                    .copied()
+                    .filter(|&i| is_failing(f, i, fail_on))
+                    .collect();
                 if !failing.is_empty() {
                     fails += 1;
                     let first = one_line(&a.findings[failing[0]]);

@@ -44,22 +44,22 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
             FileStatus::Damaged => "damaged",
             FileStatus::Error => "error",
         };
-        let (machine, events, lost) = f.info.as_ref().map_or(
-            ("-".to_string(), "-".to_string(), "-".to_string()),
-            |i| {
-                (
-                    format!(
-                        "{} {}",
-                        i.arch.as_deref().unwrap_or("?"),
-                        i.kernel_release.as_deref().unwrap_or("")
+        let (machine, events, lost) =
+            f.info
+                .as_ref()
+                .map_or(("-".to_string(), "-".to_string(), "-".to_string()), |i| {
+                    (
+                        format!(
+                            "{} {}",
+                            i.arch.as_deref().unwrap_or("?"),
+                            i.kernel_release.as_deref().unwrap_or("")
+                        )
+                        .trim()
+                        .to_string(),
+                        i.events.to_string(),
+                        i.lost.iter().map(|l| l.events).sum::<u64>().to_string(),
                     )
-                    .trim()
-                    .to_string(),
-                    i.events.to_string(),
-                    i.lost.iter().map(|l| l.events).sum::<u64>().to_string(),
-                )
-            },
-        );
+                });
         let (profile, checked) = f.analysis.as_ref().map_or(("-".into(), "-".into()), |a| {
             let c: Vec<&str> = a
                 .coverage

@@ -9,8 +9,8 @@ use crate::batch::{FileReport, FileStatus};
 use crate::finding::{Cause, Confidence, Finding, Severity, SuspectReason};
 
 use super::{
-    FailOn, confidence_counts, confidence_name, fmt_duration, fmt_mm, fmt_task, fmt_ts,
-    fmt_window, is_failing, severity_name,
+    FailOn, confidence_counts, confidence_name, fmt_duration, fmt_mm, fmt_task, fmt_ts, fmt_window,
+    is_failing, severity_name,
 };
 
 /// ANSI styling, or none.
@@ -67,7 +67,11 @@ pub fn render(files: &[FileReport], fail_on: FailOn, style: Style) -> String {
         let findings: usize = files.iter().map(|f| f.findings().len()).sum();
         let failing: usize = files
             .iter()
-            .map(|f| (0..f.findings().len()).filter(|&i| is_failing(f, i, fail_on)).count())
+            .map(|f| {
+                (0..f.findings().len())
+                    .filter(|&i| is_failing(f, i, fail_on))
+                    .count()
+            })
             .sum();
         let bad = files.iter().filter(|f| f.status != FileStatus::Ok).count();
         let _ = writeln!(
@@ -176,13 +180,7 @@ fn render_file(out: &mut String, f: &FileReport, fail_on: FailOn, st: Style) {
         } else {
             st.yellow("not checkable")
         };
-        let _ = writeln!(
-            out,
-            "  {:<7}{:<32}{}",
-            c.code,
-            c.invariant.id(),
-            state
-        );
+        let _ = writeln!(out, "  {:<7}{:<32}{}", c.code, c.invariant.id(), state);
         if !c.checkable {
             let missing: Vec<&str> = c.missing_roles.iter().map(|r| r.name()).collect();
             let _ = writeln!(out, "         missing: {}", missing.join(", "));
@@ -219,7 +217,14 @@ fn render_file(out: &mut String, f: &FileReport, fail_on: FailOn, st: Style) {
     let _ = writeln!(out, "{summary}");
     for (k, finding) in a.findings.iter().enumerate() {
         out.push('\n');
-        render_finding(out, f, finding, is_failing(f, k, fail_on), f.baselined[k], st);
+        render_finding(
+            out,
+            f,
+            finding,
+            is_failing(f, k, fail_on),
+            f.baselined[k],
+            st,
+        );
     }
 }
 

@@ -26,5 +26,6 @@ pub mod model;
 pub mod profile;
 pub mod replay;
 pub mod synth;
+pub mod timeline;
 
 pub use mmrace_parsers as parsers;

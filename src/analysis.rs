@@ -318,19 +318,24 @@ pub fn analyze_with_info(
     Ok((a, info))
 }
 
+/// The replay options an analysis with `profile` and `opts` uses: loads are
+/// inferred when the profile maps no load or completion events.
+pub fn replay_options(profile: &CompiledProfile, opts: &AnalyzeOptions) -> ReplayOptions {
+    ReplayOptions {
+        parallel: opts.parallel,
+        infer_loads: !profile.provides(RoleKind::MmLoaded)
+            && !profile.provides(RoleKind::DeferredSwitchCompleted),
+        comms: opts.comms.clone(),
+    }
+}
+
 /// Analyses an already ingested trace.
 pub fn analyze_ingested(
     trace: &IngestedTrace,
     profile: &CompiledProfile,
     opts: &AnalyzeOptions,
 ) -> Analysis {
-    let ropts = ReplayOptions {
-        parallel: opts.parallel,
-        infer_loads: !profile.provides(RoleKind::MmLoaded)
-            && !profile.provides(RoleKind::DeferredSwitchCompleted),
-        comms: opts.comms.clone(),
-    };
-    let mut findings = replay(trace, &ropts);
+    let mut findings = replay(trace, &replay_options(profile, opts));
     apply_quality_gate(&mut findings, trace);
     let mut warnings: Vec<String> = profile
         .warnings()

@@ -29,5 +29,6 @@ pub mod profile;
 pub mod replay;
 pub mod report;
 pub mod synth;
+pub mod timeline;
 
 pub use mmrace_parsers as parsers;

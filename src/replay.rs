@@ -12,9 +12,9 @@
 //! phase-1 results in CPU order, so the parallel and the sequential replay
 //! give identical results (tested).
 
-mod cpu;
+pub(crate) mod cpu;
 mod cross;
-mod tasks;
+pub(crate) mod tasks;
 
 use std::collections::BTreeMap;
 
@@ -63,6 +63,25 @@ pub fn replay(trace: &IngestedTrace, opts: &ReplayOptions) -> Vec<Finding> {
     findings.extend(cross);
     sort_findings(&mut findings);
     findings
+}
+
+/// The per-CPU replay facts with the timeline-only ones kept (running task,
+/// switch requests, returns to user, flush begins), and the task table that
+/// names the tasks: what [`crate::timeline`] turns into lanes. The same state
+/// machine as [`replay`]; no cross-CPU phase.
+pub(crate) fn replay_lanes(
+    trace: &IngestedTrace,
+    opts: &ReplayOptions,
+) -> (tasks::TaskTable, Vec<cpu::CpuFacts>) {
+    let table = tasks::TaskTable::build(trace, opts.parallel, &opts.comms);
+    let end = trace.last_ts;
+    let run = |c| cpu::replay_cpu_with(c, &table, opts.infer_loads, end, true);
+    let facts = if opts.parallel {
+        trace.cpus.par_iter().map(run).collect()
+    } else {
+        trace.cpus.iter().map(run).collect()
+    };
+    (table, facts)
 }
 
 #[cfg(test)]

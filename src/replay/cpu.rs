@@ -95,6 +95,24 @@ pub(crate) struct MmFlagCandidate {
     pub pid: Pid,
 }
 
+/// The running task after an event (timeline lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunFact {
+    pub at: EventRef,
+    /// `None`: unknown (a return of another task showed a switch was missed).
+    pub pid: Option<Pid>,
+    pub mm: Option<Mm>,
+    pub mm_observed: bool,
+}
+
+/// A requested mm switch (timeline marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SwitchReq {
+    pub at: EventRef,
+    pub mm: Mm,
+    pub deferred: DeferKind,
+}
+
 /// Everything phase 1 learns about one CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CpuFacts {
@@ -110,6 +128,14 @@ pub(crate) struct CpuFacts {
     pub pte: Vec<PteWindow>,
     pub user: Vec<UserIv>,
     pub lost: Vec<LostSpan>,
+    /// Running-task changes (only kept when asked: timeline).
+    pub runs: Vec<RunFact>,
+    /// Switch requests (only kept when asked: timeline).
+    pub switch_reqs: Vec<SwitchReq>,
+    /// Returns to user (only kept when asked: timeline).
+    pub returns: Vec<(EventRef, Pid)>,
+    /// Flush begins (only kept when asked: timeline).
+    pub flush_begins: Vec<FlushReq>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +167,8 @@ struct Hw {
 struct State<'t> {
     tasks: &'t TaskTable,
     infer_loads: bool,
+    /// Keep the timeline-only facts (runs, switch requests, returns).
+    lanes: bool,
     trace_end: Timestamp,
     cur: Option<Cur>,
     hw: Option<Hw>,
@@ -164,9 +192,21 @@ pub(crate) fn replay_cpu(
     infer_loads: bool,
     trace_end: Timestamp,
 ) -> CpuFacts {
+    replay_cpu_with(ev, tasks, infer_loads, trace_end, false)
+}
+
+/// [`replay_cpu`], keeping the timeline-only facts when `lanes` is set.
+pub(crate) fn replay_cpu_with(
+    ev: &CpuEvents,
+    tasks: &TaskTable,
+    infer_loads: bool,
+    trace_end: Timestamp,
+    lanes: bool,
+) -> CpuFacts {
     let mut s = State {
         tasks,
         infer_loads,
+        lanes,
         trace_end,
         cur: None,
         hw: None,
@@ -191,6 +231,10 @@ pub(crate) fn replay_cpu(
             pte: Vec::new(),
             user: Vec::new(),
             lost: ev.lost.clone(),
+            runs: Vec::new(),
+            switch_reqs: Vec::new(),
+            returns: Vec::new(),
+            flush_begins: Vec::new(),
         },
     };
     for e in &ev.events {
@@ -277,6 +321,28 @@ impl State<'_> {
         self.out.segs.push(seg);
     }
 
+    /// Records the running task (timeline only; repeated states dropped).
+    fn push_run(&mut self, at: EventRef) {
+        if !self.lanes {
+            return;
+        }
+        let run = RunFact {
+            at,
+            pid: self.cur.map(|c| c.pid),
+            mm: self.cur.and_then(|c| c.mm).map(|t| t.value),
+            mm_observed: self
+                .cur
+                .and_then(|c| c.mm)
+                .is_some_and(|t| t.prov.is_observed()),
+        };
+        if let Some(last) = self.out.runs.last()
+            && (last.pid, last.mm, last.mm_observed) == (run.pid, run.mm, run.mm_observed)
+        {
+            return;
+        }
+        self.out.runs.push(run);
+    }
+
     fn close_user(&mut self, at: EventRef) {
         if let Some(mut u) = self.user.take() {
             u.end = Some(at);
@@ -325,6 +391,7 @@ impl State<'_> {
                         self.close_user(at); // an exiting task: in the kernel for good
                     }
                     self.push_seg(at);
+                    self.push_run(at);
                 }
             }
             Role::MmSwitchRequested {
@@ -359,6 +426,14 @@ impl State<'_> {
                         }),
                     };
                     self.push_seg(at);
+                    self.push_run(at);
+                    if self.lanes {
+                        self.out.switch_reqs.push(SwitchReq {
+                            at,
+                            mm: m,
+                            deferred,
+                        });
+                    }
                 }
             }
             Role::MmLoaded { mm, flushed } => match self.resolve_mm(mm) {
@@ -407,6 +482,9 @@ impl State<'_> {
             }
             Role::TlbFlushBegin { mm, all_cpus } => {
                 if let Some((m, _)) = self.resolve_mm(mm) {
+                    if self.lanes {
+                        self.out.flush_begins.push(FlushReq { at, mm: m });
+                    }
                     self.flush_stack.push((at, m, all_cpus));
                 }
             }
@@ -456,6 +534,9 @@ impl State<'_> {
             }
             Role::ReturnToUser { pid } => {
                 if let Some(p) = self.resolve_pid(pid) {
+                    if self.lanes {
+                        self.out.returns.push((at, p));
+                    }
                     self.on_user(at, p);
                 }
             }
@@ -478,6 +559,7 @@ impl State<'_> {
             }
             self.infer_load(at);
             self.push_seg(at);
+            self.push_run(at);
             return;
         }
         self.close_user(at);
@@ -508,6 +590,7 @@ impl State<'_> {
         self.last_switch = Some((prev, next));
         self.infer_load(at);
         self.push_seg(at);
+        self.push_run(at);
     }
 
     fn infer_load(&mut self, at: EventRef) {
@@ -585,6 +668,7 @@ impl State<'_> {
                 prev: pid,
             });
             self.push_seg(at);
+            self.push_run(at);
         }
         let expected = self.task_mm(pid, at);
         // A second return of the same task without a kernel entry seen in

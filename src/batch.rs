@@ -11,9 +11,15 @@ use mmrace_parsers::tracedat::{Item, TraceDat};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::{Analysis, AnalyzeOptions, TraceInfo, analyze_with_info};
+use crate::analysis::{Analysis, AnalyzeOptions, TraceInfo, analyze_with_info, choose_profile};
+use crate::finding::Finding;
+use crate::ingest::Ingest;
 use crate::input::Input;
+use crate::model::DeferKind;
 use crate::profile::Profile;
+use crate::report::svg::{CpuLane, Mark, Picture, Segment};
+use crate::timeline::{MarkKind, MmProvenance, Timeline};
+use mmrace_parsers::types::{Cpu, Timestamp};
 
 /// What kind of trace file a path holds, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -248,6 +254,16 @@ fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileRepo
         })
         .collect();
     let event_lines = event_lines(&trace, &wanted);
+    let pictures = if opts.pictures && !analysis.findings.is_empty() {
+        let timeline = timeline_of(&trace, opts, &aopts);
+        analysis
+            .findings
+            .iter()
+            .map(|f| timeline.as_ref().map(|t| picture(t, f)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let status = if info.read_errors.is_empty() {
         FileStatus::Ok
     } else {
@@ -263,8 +279,178 @@ fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileRepo
         analysis: Some(analysis),
         event_lines,
         baselined,
-        pictures: Vec::new(),
+        pictures,
     }
+}
+
+/// The per-CPU lanes of a whole trace (a second pass over the records, as
+/// the analysis read them).
+fn timeline_of(
+    trace: &TraceDat<'_>,
+    opts: &BatchOptions,
+    aopts: &AnalyzeOptions,
+) -> Option<Timeline> {
+    let mut o = aopts.clone();
+    o.arch = o
+        .arch
+        .or_else(|| trace.options.machine().map(str::to_string));
+    for (pid, comm) in &trace.cmdlines {
+        o.comms.entry(*pid).or_insert_with(|| comm.clone());
+    }
+    let p = choose_profile(&trace.formats, o.arch.as_deref(), opts.profile.as_ref()).ok()?;
+    let compiled = p.compile(&trace.formats, trace.endian);
+    let mut ingest = Ingest::new(&compiled);
+    let mut m = crate::chunks::merged_records(trace);
+    while let Some(item) = m.next_item() {
+        match item {
+            Ok(Item::Record(r)) => ingest.push_record(r.ts, r.cpu, r.payload),
+            Ok(Item::Lost(l)) => ingest.push_lost(l.cpu, l.ts, l.count),
+            Err(_) => {}
+        }
+    }
+    Some(Timeline::for_analysis(&ingest.finish(), &compiled, &o))
+}
+
+/// Most marks drawn per lane in a picture.
+const MAX_MARKS_PER_LANE: usize = 400;
+/// Most CPUs drawn in a picture (the finding's CPUs always are).
+const MAX_LANES: usize = 8;
+
+/// The picture of one finding: every CPU (or, on big machines, the CPUs the
+/// finding and its cause chain name) from a little before the first event of
+/// its cause chain to a little after its window.
+pub fn picture(t: &Timeline, f: &Finding) -> Picture {
+    let first = f
+        .cause_chain
+        .first()
+        .map_or(f.window.start.ts, |c| c.at.ts)
+        .min(f.window.start.ts);
+    let last = f.window.end_ts.max(f.window.start.ts);
+    let margin = ((last.0 - first.0) / 8).max(1_000);
+    let (from, to) = (
+        first.0.saturating_sub(margin),
+        last.0.saturating_add(margin),
+    );
+    let mut cpus: BTreeSet<Cpu> = t.lanes.iter().map(|l| l.cpu).collect();
+    if cpus.len() > MAX_LANES {
+        cpus = f
+            .cause_chain
+            .iter()
+            .map(|c| c.at.cpu)
+            .chain([f.cpu])
+            .chain(f.other_cpu)
+            .collect();
+    }
+    let label = |pid: Option<i32>| match pid {
+        Some(p) => match t.comm(p) {
+            Some(c) => format!("{c}-{p}"),
+            None => format!("pid {p}"),
+        },
+        None => "?".to_string(),
+    };
+    let lanes = cpus
+        .iter()
+        .filter_map(|&c| t.lane(c))
+        .map(|l| {
+            let l = l.slice(Timestamp(from), Timestamp(to));
+            CpuLane {
+                cpu: l.cpu.0,
+                tasks: l
+                    .tasks
+                    .iter()
+                    .map(|s| Segment {
+                        from: s.start.0,
+                        to: s.end.0,
+                        label: label(s.pid),
+                        mm: s.mm.map_or(0, |m| m.0),
+                        inferred: !s.mm_observed,
+                    })
+                    .collect(),
+                loaded: l
+                    .loaded
+                    .iter()
+                    .map(|s| Segment {
+                        from: s.start.0,
+                        to: s.end.0,
+                        label: s
+                            .mm
+                            .map_or_else(|| "unknown".to_string(), |m| m.to_string()),
+                        mm: s.mm.map_or(0, |m| m.0),
+                        inferred: s.provenance != Some(MmProvenance::Observed),
+                    })
+                    .collect(),
+                marks: l
+                    .marks
+                    .iter()
+                    .take(MAX_MARKS_PER_LANE)
+                    .map(|m| Mark {
+                        ts: m.ts.0,
+                        kind: mark_kind(&m.kind).to_string(),
+                        title: mark_title(m),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Picture {
+        from,
+        to,
+        window: (f.window.start.ts.0, f.window.end_ts.0),
+        cpu: f.cpu.0,
+        lanes,
+    }
+}
+
+fn mark_kind(k: &MarkKind) -> &'static str {
+    match k {
+        MarkKind::ReturnToUser { .. } => "user",
+        MarkKind::SwitchRequested {
+            deferred: DeferKind::None,
+            ..
+        } => "switch-request",
+        MarkKind::SwitchRequested { .. } => "deferral",
+        MarkKind::DeferredSwitchCompleted { .. } => "deferred-done",
+        MarkKind::FlushRequested { .. } | MarkKind::FlushBegin { .. } => "flush-request",
+        MarkKind::FlushDeferred { .. } => "flush-deferred",
+        MarkKind::FlushCompleted { .. } => "flush-done",
+        MarkKind::PteUpdateBegin { .. } | MarkKind::PteUpdateEnd { .. } => "pte",
+        MarkKind::Lost { .. } => "lost",
+    }
+}
+
+fn mark_title(m: &crate::timeline::Mark) -> String {
+    let at = crate::report::fmt_ts(m.ts);
+    let what = match &m.kind {
+        MarkKind::ReturnToUser { pid } => format!("return to user, pid {pid}"),
+        MarkKind::SwitchRequested { mm, deferred } => {
+            format!(
+                "switch to mm {mm} requested (deferred: {})",
+                deferred.name()
+            )
+        }
+        MarkKind::DeferredSwitchCompleted { mm } => format!("deferred switch to {mm} completed"),
+        MarkKind::FlushRequested { mm } => format!("TLB flush of {mm} requested"),
+        MarkKind::FlushDeferred { mm } => format!("TLB flush of {mm} deferred"),
+        MarkKind::FlushBegin { mm } => format!("TLB flush of {mm} begins"),
+        MarkKind::FlushCompleted { mm, all_cpus } => {
+            format!(
+                "TLB flush of {mm} completed{}",
+                if *all_cpus { " (all CPUs)" } else { "" }
+            )
+        }
+        MarkKind::PteUpdateBegin { mm, addr, lazy } => {
+            format!(
+                "PTE update of {mm} at {addr:#x} begins{}",
+                if *lazy { " (lazy)" } else { "" }
+            )
+        }
+        MarkKind::PteUpdateEnd { mm, addr } => format!("PTE update of {mm} at {addr:#x} ends"),
+        MarkKind::Lost { count, .. } => match count {
+            Some(n) => format!("{n} events lost"),
+            None => "events lost".to_string(),
+        },
+    };
+    format!("{at} {what}")
 }
 
 /// The `trace-cmd report` lines of the records at the given merged-stream

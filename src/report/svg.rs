@@ -99,17 +99,11 @@ fn glyph(kind: &str) -> (&'static str, &'static str) {
 pub fn render(p: &Picture) -> String {
     let span = p.to.saturating_sub(p.from).max(1) as f64;
     let x = |t: u64| LEFT + (t.clamp(p.from, p.to) - p.from) as f64 / span * (WIDTH - LEFT - 10.0);
-    let height = 30.0 + LANE * p.lanes.len() as f64;
+    let height = 44.0 + LANE * p.lanes.len() as f64;
     let mut s = String::new();
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="lanes" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="monospace" font-size="10">"#
-    );
-    let (w0, w1) = (x(p.window.0), x(p.window.1).max(x(p.window.0) + 1.0));
-    let _ = write!(
-        s,
-        r##"<rect class="window" x="{w0:.1}" y="0" width="{:.1}" height="{height}" fill="#ff818266"><title>finding window</title></rect>"##,
-        w1 - w0
     );
     for (i, lane) in p.lanes.iter().enumerate() {
         let y = 4.0 + LANE * i as f64;
@@ -161,13 +155,26 @@ pub fn render(p: &Picture) -> String {
             );
         }
     }
+    let (w0, w1) = (x(p.window.0), x(p.window.1).max(x(p.window.0) + 1.0));
+    let _ = write!(
+        s,
+        r##"<rect class="window" x="{w0:.1}" y="0" width="{:.1}" height="{:.1}" fill="#ff8182" fill-opacity="0.35" stroke="#cf222e"><title>finding window</title></rect>"##,
+        w1 - w0,
+        4.0 + LANE * p.lanes.len() as f64
+    );
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" fill="#57606a" text-anchor="middle">▲ return to user  ◆ switch request  ◇ deferral  F flush request  f deferred flush  ✓ flush done  P PTE update  ✗ lost events</text>"##,
+        (LEFT + WIDTH) / 2.0,
+        height - 4.0
+    );
     let _ = write!(
         s,
         r##"<text x="{LEFT}" y="{:.1}" fill="#57606a">{}</text><text x="{:.1}" y="{:.1}" fill="#57606a" text-anchor="end">{}</text>"##,
-        height - 4.0,
+        height - 18.0,
         super::fmt_ts(mmrace_parsers::types::Timestamp(p.from)),
         WIDTH - 10.0,
-        height - 4.0,
+        height - 18.0,
         super::fmt_ts(mmrace_parsers::types::Timestamp(p.to))
     );
     s.push_str("</svg>");

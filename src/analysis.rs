@@ -189,6 +189,9 @@ pub struct TraceInfo {
     pub events: u64,
     /// Lost events per CPU and buffer (only those that lost some).
     pub lost: Vec<LostInfo>,
+    /// Per CPU: its records and the recorder's ring-buffer statistics
+    /// (`CPUSTAT` option: overruns, drops).
+    pub cpus: Vec<CpuInfo>,
     /// Problems reading the file (metadata warnings and per-CPU read errors).
     pub read_errors: Vec<String>,
 }
@@ -207,6 +210,48 @@ pub struct LostInfo {
     pub events: u64,
     /// Whether some page reported a loss without a count.
     pub uncounted: bool,
+}
+
+/// One CPU of a trace: what it recorded, and what its ring buffer lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CpuInfo {
+    /// The CPU.
+    #[serde(serialize_with = "crate::model::ser_cpu")]
+    pub cpu: Cpu,
+    /// Records read (all buffers).
+    pub events: u64,
+    /// Its first record's timestamp.
+    pub first_ts: Option<u64>,
+    /// Its last record's timestamp.
+    pub last_ts: Option<u64>,
+    /// Events the ring buffer overwrote (`overrun` of the CPU's stats): its
+    /// oldest events are gone, so its data starts late.
+    pub overrun: Option<u64>,
+    /// Events the ring buffer dropped when full (`dropped events`).
+    pub dropped: Option<u64>,
+    /// The CPU's data starts after events were overwritten: nothing before
+    /// `first_ts` is known on this CPU.
+    pub starts_late: bool,
+}
+
+/// The counters of one `CPUSTAT` text (the per-CPU `stats` file of
+/// tracefs as trace-cmd saved it): `(cpu, overrun, dropped)`.
+pub fn parse_cpustat(text: &str) -> Option<(u32, Option<u64>, Option<u64>)> {
+    let mut cpu = None;
+    let (mut overrun, mut dropped) = (None, None);
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        match k.trim() {
+            "CPU" => cpu = v.parse().ok(),
+            "overrun" => overrun = v.parse().ok(),
+            "dropped events" => dropped = v.parse().ok(),
+            _ => {}
+        }
+    }
+    Some((cpu?, overrun, dropped))
 }
 
 /// [`analyze`], plus the file facts a report prints ([`TraceInfo`]), from the
@@ -236,11 +281,16 @@ pub fn analyze_with_info(
     let mut first_ts: Option<u64> = None;
     let mut last_ts: Option<u64> = None;
     let mut lost: BTreeMap<(usize, Cpu), LostInfo> = BTreeMap::new();
+    // Per CPU: records, first and last timestamp.
+    let mut per_cpu: BTreeMap<Cpu, (u64, u64, u64)> = BTreeMap::new();
     while let Some(item) = merged.next_item() {
         match item {
             Ok(Item::Record(r)) => {
                 first_ts.get_or_insert(r.ts.0);
                 last_ts = Some(last_ts.map_or(r.ts.0, |t| t.max(r.ts.0)));
+                let c = per_cpu.entry(r.cpu).or_insert((0, r.ts.0, r.ts.0));
+                c.0 += 1;
+                c.2 = c.2.max(r.ts.0);
                 ingest.push_record(r.ts, r.cpu, r.payload);
             }
             Ok(Item::Lost(l)) => {
@@ -263,6 +313,49 @@ pub fn analyze_with_info(
             }
             Err(e) => errors.push(format!("trace data: {e}")),
         }
+    }
+    // A CPU whose ring buffer overran lost its oldest events: everything
+    // before its first record is unknown on it (INV-7).
+    // Instances' statistics follow the top buffer's: sum them per CPU.
+    let mut stats: BTreeMap<u32, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    for (c, o, d) in trace
+        .options
+        .cpustats
+        .iter()
+        .filter_map(|t| parse_cpustat(t))
+    {
+        let e = stats.entry(c).or_insert((None, None));
+        let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        *e = (add(e.0, o), add(e.1, d));
+    }
+    let mut cpus = Vec::new();
+    let all: std::collections::BTreeSet<Cpu> = per_cpu
+        .keys()
+        .copied()
+        .chain(stats.keys().map(|&c| Cpu(c)))
+        .collect();
+    for cpu in all {
+        let (events, first, last) = per_cpu
+            .get(&cpu)
+            .map_or((0, None, None), |&(n, a, b)| (n, Some(a), Some(b)));
+        let (overrun, dropped) = stats.get(&cpu.0).copied().unwrap_or((None, None));
+        let starts_late = overrun.is_some_and(|n| n > 0);
+        if starts_late {
+            let to = first.or(last_ts).unwrap_or(0);
+            ingest.push_lost_span(cpu, Timestamp(0), Timestamp(to), overrun);
+        }
+        cpus.push(CpuInfo {
+            cpu,
+            events,
+            first_ts: first,
+            last_ts: last,
+            overrun,
+            dropped,
+            starts_late,
+        });
     }
     let mut o = opts.clone();
     for (pid, comm) in &trace.cmdlines {
@@ -308,6 +401,7 @@ pub fn analyze_with_info(
         last_ts,
         events: ingested.records,
         lost: lost.into_values().collect(),
+        cpus,
         read_errors: trace
             .warnings
             .iter()
@@ -368,5 +462,19 @@ pub fn analyze_ingested(
             cpus: trace.cpus.len(),
         },
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod cpustat_tests {
+    use super::parse_cpustat;
+
+    #[test]
+    fn reads_the_counters_of_a_stats_file() {
+        let t = "CPU: 1\nentries: 0\noverrun: 17\ncommit overrun: 0\nbytes: 0\n\
+                 oldest event ts:  1913.369872\nnow ts:  1913.371207\ndropped events: 3\nread events: 5609\n";
+        assert_eq!(parse_cpustat(t), Some((1, Some(17), Some(3))));
+        assert_eq!(parse_cpustat("\nBuffer: mm\n\n"), None);
+        assert_eq!(parse_cpustat("CPU: x\noverrun: 1\n"), None);
     }
 }

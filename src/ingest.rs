@@ -167,6 +167,23 @@ impl<'p> Ingest<'p> {
         });
     }
 
+    /// Records that `cpu` lost events between `from` and `to` (e.g. the
+    /// ring buffer overwrote its oldest events before the CPU's first
+    /// record).
+    pub fn push_lost_span(&mut self, cpu: Cpu, from: Timestamp, to: Timestamp, count: Option<u64>) {
+        if cpu.0 >= MAX_CPU {
+            return;
+        }
+        let i = slot(&mut self.trace.cpus, &mut self.slots, cpu);
+        let c = &mut self.trace.cpus[i];
+        c.lost.push(LostSpan {
+            from,
+            to: to.max(from),
+            count,
+        });
+        c.lost.sort();
+    }
+
     /// Finishes: CPUs sorted by number.
     pub fn finish(mut self) -> IngestedTrace {
         self.trace.cpus.sort_by_key(|c| c.cpu);

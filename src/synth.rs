@@ -154,6 +154,8 @@ pub struct SynthTrace {
     pub lost: BTreeMap<u32, Vec<(u64, u64)>>,
     /// Saved cmdlines.
     pub comms: BTreeMap<i32, String>,
+    /// Per CPU: the `CPUSTAT` text written for it (ring-buffer statistics).
+    pub cpustats: BTreeMap<u32, String>,
 }
 
 /// A record of [`SynthTrace::merged`].
@@ -182,6 +184,7 @@ impl SynthTrace {
             cpus: sc.cpus,
             lost: BTreeMap::new(),
             comms: sc.comms,
+            cpustats: BTreeMap::new(),
         }
     }
 
@@ -209,6 +212,16 @@ impl SynthTrace {
     pub fn mark_lost(&mut self, cpu: u32, ts: u64, count: u64) {
         self.lost.entry(cpu).or_default().push((ts, count));
         self.lost.entry(cpu).or_default().sort();
+    }
+
+    /// Writes `CPUSTAT` statistics for `cpu` saying its ring buffer
+    /// overwrote `overrun` events (as tracefs `per_cpu/cpuN/stats` does).
+    pub fn set_overrun(&mut self, cpu: u32, overrun: u64) {
+        let text = format!(
+            "CPU: {cpu}\nentries: 0\noverrun: {overrun}\ncommit overrun: 0\nbytes: 0\n\
+             oldest event ts:  0.000000\nnow ts:  0.000000\ndropped events: 0\nread events: 0\n"
+        );
+        self.cpustats.insert(cpu, text);
     }
 
     /// All records in trace-cmd's merged order (time, then lower CPU).
@@ -380,6 +393,9 @@ pub fn write_trace<W: Write + Seek>(
     }
     for (pid, comm) in &t.comms {
         spec = spec.cmdline(Pid(*pid), comm);
+    }
+    for (cpu, text) in &t.cpustats {
+        spec = spec.cpustat("", Cpu(*cpu), text);
     }
     let mut w = TraceDatWriter::new(out, spec)?;
     for cpu in 0..ncpus {

@@ -7,7 +7,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-mod common;
+/// The repository's `fixtures/` directory.
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
 
 fn mmrace() -> Command {
     Command::cargo_bin("mmrace").unwrap()
@@ -103,7 +106,7 @@ fn buggy_scenarios_exit_1_with_their_findings_and_fixed_exit_0() {
     let d = tmpdir("scenarios");
     for (s, want) in SCENARIOS {
         let buggy = synth(&d, s, "buggy");
-        let (code, out, err) = run(&["analyze", "--format", "json"], &[buggy.clone()]);
+        let (code, out, err) = run(&["analyze", "--format", "json"], std::slice::from_ref(&buggy));
         assert_eq!(code, 1, "{s}: {err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         check_schema(&v);
@@ -141,7 +144,7 @@ fn fail_on_levels_change_only_the_exit_code() {
     let d = tmpdir("failon");
     let f = synth(&d, "A", "buggy");
     for (level, want) in [("observed", 1), ("inferred", 1), ("any", 1), ("never", 0)] {
-        let (code, out, _) = run(&["analyze", "--fail-on", level, "-f", "json"], &[f.clone()]);
+        let (code, out, _) = run(&["analyze", "--fail-on", level, "-f", "json"], std::slice::from_ref(&f));
         assert_eq!(code, want, "--fail-on {level}");
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(codes(&v["files"][0]).len(), 2, "--fail-on {level}");
@@ -150,7 +153,7 @@ fn fail_on_levels_change_only_the_exit_code() {
 
 #[test]
 fn real_fixtures_give_no_finding_and_exit_0() {
-    let fx = common::fixtures();
+    let fx = fixtures();
     let files: Vec<PathBuf> = [
         "s390x/full-v7.dat",
         "s390x/full-v6.dat",
@@ -182,9 +185,9 @@ fn real_fixtures_give_no_finding_and_exit_0() {
 
 #[test]
 fn damaged_and_unreadable_files_exit_2_and_report_what_was_read() {
-    let fx = common::fixtures();
+    let fx = fixtures();
     let trunc = fx.join("x86_64/x86_64-truncated.dat");
-    let (code, out, err) = run(&["analyze", "--color", "never"], &[trunc.clone()]);
+    let (code, out, err) = run(&["analyze", "--color", "never"], std::slice::from_ref(&trunc));
     assert_eq!(code, 2);
     assert!(
         out.contains("at byte offset 431314 (0x694d2), CPU 0"),
@@ -223,7 +226,7 @@ fn junit_is_xml_with_a_case_per_file_and_invariant() {
     let d = tmpdir("junit");
     let files = vec![
         synth(&d, "A", "buggy"),
-        common::fixtures().join("s390x/full-v7.dat"),
+        fixtures().join("s390x/full-v7.dat"),
     ];
     let out_path = d.join("report.xml");
     let (code, out, _) = run(
@@ -312,7 +315,7 @@ fn batch_output_is_the_same_with_1_and_2_threads_and_from_a_directory() {
     for fmt in ["json", "text", "junit", "html"] {
         let (c1, o1, _) = run(&["report", "-f", fmt, "-j", "1"], &sorted);
         let (c2, o2, _) = run(&["report", "-f", fmt, "-j", "2"], &sorted);
-        let (c3, o3, _) = run(&["report", "-f", fmt, "-j", "2"], &[d.clone()]);
+        let (c3, o3, _) = run(&["report", "-f", fmt, "-j", "2"], std::slice::from_ref(&d));
         assert_eq!((c1, c2, c3), (1, 1, 1));
         assert_eq!(o1, o2, "{fmt}: 1 vs 2 threads");
         assert_eq!(
@@ -341,7 +344,7 @@ fn baseline_accepts_known_findings_and_fails_on_new_ones() {
             "--write-baseline",
             base.to_str().unwrap(),
         ],
-        &[a.clone()],
+        std::slice::from_ref(&a),
     );
     assert_eq!(code, 1);
     let (code, out, _) = run(
@@ -352,7 +355,7 @@ fn baseline_accepts_known_findings_and_fails_on_new_ones() {
             "--baseline",
             base.to_str().unwrap(),
         ],
-        &[a.clone()],
+        std::slice::from_ref(&a),
     );
     assert_eq!(code, 0, "every finding is in the baseline");
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -398,4 +401,81 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     assert!(out.contains(".TH mmrace"), "{out}");
     let (_, help, _) = run(&["--help"], &[]);
     assert!(help.contains("Exit codes"), "{help}");
+}
+
+/// Writes scenario A (buggy) with `edit` applied to the generated trace.
+fn synth_edited(
+    dir: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut mmrace::synth::SynthTrace),
+) -> PathBuf {
+    use mmrace::synth::{Scenario, SynthOptions, Variant};
+    let opts = SynthOptions::new(Scenario::A, Variant::Buggy);
+    let mut t = mmrace::synth::build(&opts).unwrap();
+    edit(&mut t);
+    let p = dir.join(name);
+    let f = std::fs::File::create(&p).unwrap();
+    mmrace::synth::write_trace(&t, &opts, std::io::BufWriter::new(f)).unwrap();
+    p
+}
+
+#[test]
+fn lost_events_make_findings_suspect_and_are_reported_per_cpu() {
+    let d = tmpdir("lost");
+    // CPU 1 lost 7 events inside the INV-1 window (1.000020 .. 1.000040 s).
+    let lost = synth_edited(&d, "lost.dat", |t| t.mark_lost(1, 1_000_030_000, 7));
+    let (code, out, _) = run(&["analyze", "-f", "json"], std::slice::from_ref(&lost));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    check_schema(&v);
+    // INV-1a's window ends at the return to user, before the loss: it stays
+    // observed and fails the run; INV-1 is suspect and does not.
+    assert_eq!(code, 1);
+    assert_eq!(v["summary"]["failing"], 1);
+    let f = &v["files"][0];
+    assert_eq!(f["trace"]["lost"][0]["cpu"], 1);
+    assert_eq!(f["trace"]["lost"][0]["events"], 7);
+    let inv1 = f["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "INV-1")
+        .unwrap();
+    assert_eq!(inv1["confidence"], "suspect");
+    assert_eq!(inv1["suspect_reasons"][0]["kind"], "lost-events");
+    assert_eq!(inv1["failing"], false);
+    let (code, out, _) = run(
+        &["analyze", "--fail-on", "any", "-f", "json"],
+        std::slice::from_ref(&lost),
+    );
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["failing"], 2);
+    let (_, text, _) = run(&["analyze", "--color", "never"], &[lost]);
+    assert!(
+        text.contains("lost       CPU 1: 7 events in 1 pages"),
+        "{text}"
+    );
+    assert!(
+        text.contains("suspect:  CPU 1 lost events in the window"),
+        "{text}"
+    );
+
+    // CPU 0's ring buffer overran: its data starts late.
+    let over = synth_edited(&d, "overrun.dat", |t| t.set_overrun(0, 42));
+    let (_, out, _) = run(&["analyze", "-f", "json"], std::slice::from_ref(&over));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let cpus = v["files"][0]["trace"]["cpus"].as_array().unwrap();
+    let c0 = cpus.iter().find(|c| c["cpu"] == 0).unwrap();
+    assert_eq!(c0["overrun"], 42);
+    assert_eq!(c0["starts_late"], true);
+    let c1 = cpus.iter().find(|c| c["cpu"] == 1).unwrap();
+    assert_eq!(c1["starts_late"], false);
+    let lost0 = &v["files"][0]["coverage"]["lost"][0];
+    assert_eq!(lost0["cpu"], 0);
+    assert_eq!(lost0["spans"][0]["from"], 0);
+    let (_, text, _) = run(&["analyze", "--color", "never"], &[over]);
+    assert!(
+        text.contains("CPU 0: ring buffer overwrote 42 events: its data starts late"),
+        "{text}"
+    );
 }

@@ -130,30 +130,53 @@ fn render_file(out: &mut String, f: &FileReport, fail_on: FailOn, st: Style) {
                 let _ = writeln!(out, "span       no events");
             }
         }
-        if info.lost.is_empty() {
-            let _ = writeln!(out, "lost       none");
-        } else {
-            for (i, l) in info.lost.iter().enumerate() {
-                let buf = if l.buffer.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (buffer {})", l.buffer)
-                };
-                let count = if l.uncounted {
-                    format!("at least {} events", l.events)
-                } else {
-                    format!("{} events", l.events)
-                };
-                let _ = writeln!(
-                    out,
-                    "{}CPU {}{}: {} in {} pages",
-                    if i == 0 { "lost       " } else { "           " },
-                    l.cpu.0,
-                    buf,
-                    st.yellow(&count),
-                    l.pages
-                );
+        let mut lost_lines = Vec::new();
+        for l in &info.lost {
+            let buf = if l.buffer.is_empty() {
+                String::new()
+            } else {
+                format!(" (buffer {})", l.buffer)
+            };
+            let count = if l.uncounted {
+                format!("at least {} events", l.events)
+            } else {
+                format!("{} events", l.events)
+            };
+            lost_lines.push(format!(
+                "CPU {}{}: {} in {} pages",
+                l.cpu.0,
+                buf,
+                st.yellow(&count),
+                l.pages
+            ));
+        }
+        for c in &info.cpus {
+            if let Some(n) = c.overrun.filter(|&n| n > 0) {
+                let from = c.first_ts.map_or("the end".to_string(), |t| {
+                    fmt_ts(mmrace_parsers::types::Timestamp(t))
+                });
+                lost_lines.push(format!(
+                    "CPU {}: {}",
+                    c.cpu.0,
+                    st.yellow(&format!(
+                        "ring buffer overwrote {n} events: its data starts late, at {from}"
+                    ))
+                ));
             }
+            if let Some(n) = c.dropped.filter(|&n| n > 0) {
+                lost_lines.push(format!(
+                    "CPU {}: {}",
+                    c.cpu.0,
+                    st.yellow(&format!("ring buffer dropped {n} events"))
+                ));
+            }
+        }
+        if lost_lines.is_empty() {
+            let _ = writeln!(out, "lost       none");
+        }
+        for (i, l) in lost_lines.iter().enumerate() {
+            let label = if i == 0 { "lost       " } else { "           " };
+            let _ = writeln!(out, "{label}{l}");
         }
     }
     for e in &f.errors {

@@ -106,7 +106,10 @@ fn buggy_scenarios_exit_1_with_their_findings_and_fixed_exit_0() {
     let d = tmpdir("scenarios");
     for (s, want) in SCENARIOS {
         let buggy = synth(&d, s, "buggy");
-        let (code, out, err) = run(&["analyze", "--format", "json"], std::slice::from_ref(&buggy));
+        let (code, out, err) = run(
+            &["analyze", "--format", "json"],
+            std::slice::from_ref(&buggy),
+        );
         assert_eq!(code, 1, "{s}: {err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         check_schema(&v);
@@ -144,7 +147,10 @@ fn fail_on_levels_change_only_the_exit_code() {
     let d = tmpdir("failon");
     let f = synth(&d, "A", "buggy");
     for (level, want) in [("observed", 1), ("inferred", 1), ("any", 1), ("never", 0)] {
-        let (code, out, _) = run(&["analyze", "--fail-on", level, "-f", "json"], std::slice::from_ref(&f));
+        let (code, out, _) = run(
+            &["analyze", "--fail-on", level, "-f", "json"],
+            std::slice::from_ref(&f),
+        );
         assert_eq!(code, want, "--fail-on {level}");
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(codes(&v["files"][0]).len(), 2, "--fail-on {level}");
@@ -187,7 +193,10 @@ fn real_fixtures_give_no_finding_and_exit_0() {
 fn damaged_and_unreadable_files_exit_2_and_report_what_was_read() {
     let fx = fixtures();
     let trunc = fx.join("x86_64/x86_64-truncated.dat");
-    let (code, out, err) = run(&["analyze", "--color", "never"], std::slice::from_ref(&trunc));
+    let (code, out, err) = run(
+        &["analyze", "--color", "never"],
+        std::slice::from_ref(&trunc),
+    );
     assert_eq!(code, 2);
     assert!(
         out.contains("at byte offset 431314 (0x694d2), CPU 0"),

@@ -30,13 +30,7 @@ OFF_TASK_ACTIVE_MM=${OFF_TASK_ACTIVE_MM:-1216}
 OFF_MM_PGD=${OFF_MM_PGD:-56}
 OFF_MM_CTX_ID=${OFF_MM_CTX_ID:-736}
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -o) OUT=$2; shift 2 ;;
-    --) shift; break ;;
-    *) break ;;
-  esac
-done
+parse_args "$@"
 
 need_root
 mount_tracefs
@@ -55,5 +49,5 @@ add_probe "p:kprobes/tlb_flush_mmu tlb_flush_mmu tlb=%x0:x64 mm=+0(%x0):x64 star
 add_probe "p:kprobes/tlb_finish_mmu tlb_finish_mmu tlb=%x0:x64 mm=+0(%x0):x64 start=+16(%x0):x64 end=+24(%x0):x64" || true
 record sched:sched_switch sched:sched_wakeup sched:sched_process_fork sched:sched_process_exec \
   sched:sched_process_exit raw_syscalls:sys_exit context_tracking:user_enter \
-  context_tracking:user_exit probes -- "$@"
+  context_tracking:user_exit probes -- "${CMD[@]}"
 check_with_mmrace arm64

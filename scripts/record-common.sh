@@ -16,6 +16,19 @@ BUFFER_KB=${BUFFER_KB:-8192}
 FILE_VERSION=${FILE_VERSION:-7}
 COMPRESSION=${COMPRESSION:-zstd}
 
+# parse_args "$@": takes `-o FILE` and an optional `--`; sets OUT and
+# leaves the command in CMD (an array).
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -o) OUT=$2; shift 2 ;;
+      --) shift; break ;;
+      *) break ;;
+    esac
+  done
+  CMD=("$@")
+}
+
 die() { echo "record: $*" >&2; exit 2; }
 note() { echo "record: $*" >&2; }
 

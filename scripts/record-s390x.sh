@@ -41,13 +41,7 @@ OFF_MM_CPUMASK=${OFF_MM_CPUMASK:-992}
 LC_USER_ASCE=${LC_USER_ASCE:-912}        # lowcore user_asce (absolute @address)
 LC_CURRENT=${LC_CURRENT:-832}            # lowcore current_task
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -o) OUT=$2; shift 2 ;;
-    --) shift; break ;;
-    *) break ;;
-  esac
-done
+parse_args "$@"
 
 need_root
 mount_tracefs
@@ -64,7 +58,7 @@ add_probe "p:kprobes/ptep_xchg_lazy ptep_xchg_lazy mm=%r3:x64 addr=%r4:x64 asce=
 add_probe "p:kprobes/tlb_flush_mmu tlb_flush_mmu tlb=%r2:x64 mm=+0(%r2):x64 start=+16(%r2):x64 end=+24(%r2):x64" || true
 add_probe "p:kprobes/tlb_finish_mmu tlb_finish_mmu tlb=%r2:x64 mm=+0(%r2):x64 start=+16(%r2):x64 end=+24(%r2):x64" || true
 record sched:sched_switch sched:sched_wakeup sched:sched_process_fork sched:sched_process_exec \
-  sched:sched_process_exit raw_syscalls:sys_exit tlb:tlb_flush mmap:exit_mmap probes -- "$@"
+  sched:sched_process_exit raw_syscalls:sys_exit tlb:tlb_flush mmap:exit_mmap probes -- "${CMD[@]}"
 # The built-in s390x profile names the probes kprobes:*; trace-cmd keeps
 # the group of the definition, so analyse with the profile written for it.
 check_with_mmrace s390x

@@ -26,13 +26,7 @@
 #   f:mmctx/swreq switch_mm_irqs_off next=next tsk=tsk
 source "$(dirname "$0")/record-common.sh"
 
-while [ $# -gt 0 ]; do
-  case $1 in
-    -o) OUT=$2; shift 2 ;;
-    --) shift; break ;;
-    *) break ;;
-  esac
-done
+parse_args "$@"
 
 need_root
 mount_tracefs
@@ -42,5 +36,5 @@ add_probe "p:mmctx/flush flush_tlb_mm_range mm=%di:x64 start=%si:x64 end=%dx:x64
 record sched:sched_switch sched:sched_wakeup sched:sched_process_fork sched:sched_process_exec \
   sched:sched_process_exit tlb:tlb_flush ipi:ipi_send_cpumask raw_syscalls:sys_exit \
   exceptions:page_fault_user mmap_lock:mmap_lock_start_locking \
-  mmap_lock:mmap_lock_acquire_returned mmap_lock:mmap_lock_released probes -- "$@"
+  mmap_lock:mmap_lock_acquire_returned mmap_lock:mmap_lock_released probes -- "${CMD[@]}"
 check_with_mmrace x86_64

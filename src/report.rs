@@ -69,6 +69,31 @@ pub fn exit_code(files: &[FileReport], fail_on: FailOn) -> u8 {
     if failing { EXIT_FINDINGS } else { EXIT_OK }
 }
 
+/// Counts over a run: (findings, failing findings, files not read
+/// completely).
+pub fn totals(files: &[FileReport], fail_on: FailOn) -> (usize, usize, usize) {
+    let findings = files.iter().map(|f| f.findings().len()).sum();
+    let failing = files
+        .iter()
+        .map(|f| {
+            (0..f.findings().len())
+                .filter(|&i| is_failing(f, i, fail_on))
+                .count()
+        })
+        .sum();
+    let bad = files.iter().filter(|f| f.status != FileStatus::Ok).count();
+    (findings, failing, bad)
+}
+
+/// The one-word verdict of an exit code.
+pub fn verdict(code: u8) -> &'static str {
+    match code {
+        EXIT_OK => "no failing finding",
+        EXIT_FINDINGS => "findings",
+        _ => "unreadable or damaged input",
+    }
+}
+
 /// A timestamp as `trace-cmd report -t` prints it: seconds and nanoseconds.
 pub fn fmt_ts(t: Timestamp) -> String {
     format!("{}.{:09}", t.0 / 1_000_000_000, t.0 % 1_000_000_000)

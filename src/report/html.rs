@@ -11,7 +11,7 @@ use crate::batch::{FileReport, FileStatus};
 use super::junit::xml_escape as esc;
 use super::{
     FailOn, confidence_name, exit_code, fmt_duration, fmt_mm, fmt_task, fmt_ts, fmt_window,
-    is_failing, severity_name, svg,
+    is_failing, severity_name, svg, verdict,
 };
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#1f2328}\
@@ -29,12 +29,12 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mmrace report</title><style>{STYLE}</style></head><body>\n"
     );
-    let verdict = match code {
-        0 => "<span class=\"ok\">no failing finding</span>",
-        1 => "<span class=\"fail\">findings</span>",
-        _ => "<span class=\"fail\">unreadable or damaged input</span>",
-    };
-    let _ = writeln!(h, "<h1>mmrace report: {verdict}</h1>");
+    let class = if code == 0 { "ok" } else { "fail" };
+    let _ = writeln!(
+        h,
+        "<h1>mmrace report: <span class=\"{class}\">{}</span></h1>",
+        verdict(code)
+    );
     let _ = writeln!(
         h,
         "<p id=\"summary\">{} file(s), {} finding(s), exit code {}.</p>",

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::baseline::fingerprint;
 use crate::batch::FileReport;
 
-use super::{FailOn, exit_code, is_failing};
+use super::{FailOn, exit_code, is_failing, totals};
 
 /// Version of the JSON report schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -79,15 +79,7 @@ pub fn file_value(f: &FileReport, fail_on: FailOn) -> Value {
 
 /// The whole report of a run as one JSON document.
 pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
-    let findings: usize = files.iter().map(|f| f.findings().len()).sum();
-    let failing: usize = files
-        .iter()
-        .map(|f| {
-            (0..f.findings().len())
-                .filter(|&i| is_failing(f, i, fail_on))
-                .count()
-        })
-        .sum();
+    let (findings, failing, bad) = totals(files, fail_on);
     let v = json!({
         "schema_version": SCHEMA_VERSION,
         "tool": tool(),
@@ -97,7 +89,7 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
             "files": files.len(),
             "findings": findings,
             "failing": failing,
-            "unreadable_or_damaged": files.iter().filter(|f| f.status != crate::batch::FileStatus::Ok).count(),
+            "unreadable_or_damaged": bad,
         },
         "files": files.iter().map(|f| file_value(f, fail_on)).collect::<Vec<_>>(),
     });

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::batch::{FileReport, FileStatus};
 
 use super::{
-    FailOn, confidence_name, exit_code, fmt_duration, fmt_mm, fmt_task, fmt_ts, is_failing,
+    FailOn, confidence_name, exit_code, fmt_duration, fmt_mm, fmt_task, fmt_ts, is_failing, verdict,
 };
 
 /// Escapes text for a Markdown table cell.
@@ -20,12 +20,7 @@ pub fn render(files: &[FileReport], fail_on: FailOn) -> String {
     let mut out = String::new();
     let code = exit_code(files, fail_on);
     let total: usize = files.iter().map(|f| f.findings().len()).sum();
-    let verdict = match code {
-        0 => "no failing finding",
-        1 => "findings",
-        _ => "unreadable or damaged input",
-    };
-    let _ = writeln!(out, "## mmrace: {verdict}\n");
+    let _ = writeln!(out, "## mmrace: {}\n", verdict(code));
     let _ = writeln!(
         out,
         "{} file(s), {} finding(s); exit code {}.\n",

@@ -64,16 +64,7 @@ pub fn render(files: &[FileReport], fail_on: FailOn, style: Style) -> String {
         render_file(&mut out, f, fail_on, style);
     }
     if files.len() > 1 {
-        let findings: usize = files.iter().map(|f| f.findings().len()).sum();
-        let failing: usize = files
-            .iter()
-            .map(|f| {
-                (0..f.findings().len())
-                    .filter(|&i| is_failing(f, i, fail_on))
-                    .count()
-            })
-            .sum();
-        let bad = files.iter().filter(|f| f.status != FileStatus::Ok).count();
+        let (findings, failing, bad) = super::totals(files, fail_on);
         let _ = writeln!(
             out,
             "\n{} files, {} findings ({} failing), {} unreadable or damaged",

@@ -15,6 +15,9 @@ use mmrace_parsers::report::{LineMode, ReportPrinter};
 use mmrace_parsers::tracedat::{Record, TraceDat};
 use mmrace_parsers::types::EventId;
 
+mod perf_script;
+use perf_script::{Line, parse_line};
+
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/x86_64")
@@ -23,47 +26,6 @@ fn fixture(p: &str) -> PathBuf {
 
 fn perf_bytes() -> Vec<u8> {
     std::fs::read(fixture("x86_64-perf.data")).unwrap()
-}
-
-/// One line of `perf script`: `comm pid/tid [cpu] secs.ns: event: text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Line {
-    pid: i32,
-    tid: i32,
-    cpu: u32,
-    ns: u64,
-    event: String,
-    text: String,
-}
-
-fn parse_line(l: &str) -> Line {
-    let open = l.find(" [").unwrap_or_else(|| panic!("no CPU in {l:?}"));
-    let close = open + l[open..].find("] ").unwrap();
-    let ids = l[..open].split_whitespace().last().unwrap();
-    let (pid, tid) = ids.split_once('/').unwrap();
-    let cpu = l[open + 2..close].parse().unwrap();
-    let rest = l[close + 2..].trim_start();
-    let (time, rest) = rest.split_once(": ").unwrap();
-    let (s, n) = time.split_once('.').unwrap();
-    assert_eq!(n.len(), 9, "{l:?}");
-    let ns = s.parse::<u64>().unwrap() * 1_000_000_000 + n.parse::<u64>().unwrap();
-    let rest = rest.trim_start();
-    let (event, text) = match rest.split_once(": ") {
-        Some((e, t)) if !e.starts_with("PERF_RECORD") => (e.to_string(), t.to_string()),
-        _ => {
-            // PERF_RECORD_X(...) or PERF_RECORD_COMM[ exec]: text
-            let (e, t) = rest.split_once([':', '(']).unwrap();
-            (e.to_string(), t.trim().to_string())
-        }
-    };
-    Line {
-        pid: pid.parse().unwrap(),
-        tid: tid.parse().unwrap(),
-        cpu,
-        ns,
-        event,
-        text,
-    }
 }
 
 fn oracle() -> Vec<Line> {

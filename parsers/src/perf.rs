@@ -46,7 +46,7 @@ mod tests;
 
 pub use header::{Attr, AttrFlags, ClockData, FileHeader, PerfFeatures, Section};
 pub use records::{Comm, Lost, LostSamples, PerfRecord, Records, Sample, SampleId, TaskEvent};
-pub use sort::SortedRecords;
+pub use sort::{MAX_HELD_RECORDS, SortedRecords};
 
 use crate::endian::Endian;
 use crate::error::Result;

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 pub const FILE_HEADER_SIZE: u64 = 104;
 /// Smallest `perf_event_attr` this reader accepts (`PERF_ATTR_SIZE_VER0`).
 pub const MIN_ATTR_SIZE: u64 = 64;
+/// Largest attribute entry (`perf_event_attr` + ids section) accepted.
+pub const MAX_ATTR_SIZE: u64 = 1 << 16;
 
 /// Feature bit numbers (`HEADER_*` in perf's `header.h`).
 pub mod feature {
@@ -221,7 +223,7 @@ fn section_bytes<'a>(data: &'a [u8], s: Section, what: &'static str) -> Result<&
     if s.offset > len {
         return Err(Error::truncated(what, s.offset - len, len));
     }
-    let end = s.offset.checked_add(s.size).unwrap_or(u64::MAX);
+    let end = s.offset.saturating_add(s.size);
     if end > len {
         return Err(Error::truncated(what, end - len, len));
     }
@@ -253,7 +255,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<PerfData<'_>> {
     }
     let apos = c.offset();
     let attr_size = c.u64("attr size")?;
-    if attr_size < MIN_ATTR_SIZE + 16 || attr_size > 1 << 16 {
+    if !(MIN_ATTR_SIZE + 16..=MAX_ATTR_SIZE).contains(&attr_size) {
         return Err(Error::invalid("attr size", attr_size, apos));
     }
     let attrs_s = read_section(&mut c, "attrs section")?;

@@ -6,6 +6,12 @@ use crate::error::Result;
 use crate::types::Timestamp;
 use std::collections::VecDeque;
 
+/// Most records held between rounds. A file without `FINISHED_ROUND`
+/// records (or with huge rounds) would otherwise be held whole: past this,
+/// the older half is released, as perf's own ordered events do when their
+/// memory runs out.
+pub const MAX_HELD_RECORDS: usize = 1 << 22;
+
 /// The records of a perf.data file in time order (see
 /// [`super::PerfData::sorted_records`]).
 ///
@@ -15,7 +21,7 @@ use std::collections::VecDeque;
 /// `FINISHED_ROUND` every held record up to the newest timestamp seen at the
 /// previous `FINISHED_ROUND` is released in time order (equal timestamps in
 /// file order), exactly as perf's `ordered_events` does. Memory is bounded by
-/// two rounds of records, never the whole file.
+/// two rounds of records (and [`MAX_HELD_RECORDS`]), never the whole file.
 #[derive(Debug)]
 pub struct SortedRecords<'p, 'a> {
     inner: Records<'p, 'a>,
@@ -92,6 +98,11 @@ impl<'a> Iterator for SortedRecords<'_, 'a> {
                         self.max_ts = self.max_ts.max(t);
                         self.queue.push((t, self.seq, r));
                         self.seq += 1;
+                        if self.queue.len() > MAX_HELD_RECORDS {
+                            self.queue.sort_unstable_by_key(|(t, s, _)| (*t, *s));
+                            let half = self.queue[self.queue.len() / 2].0;
+                            self.release(Some(half));
+                        }
                     }
                     _ => self.out.push_back(Ok(r)),
                 },

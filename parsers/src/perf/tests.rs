@@ -342,3 +342,39 @@ fn compressed_streams_are_reported_not_misread() {
     );
     assert_eq!(e.offset.0, p.header.data.offset);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Damaged files (bytes overwritten anywhere, in either byte order)
+    /// give values or errors, never a panic or a runaway allocation.
+    #[test]
+    fn damaged_files_never_panic(
+        big: bool,
+        edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..12),
+        cut in 0usize..8192,
+    ) {
+        let mut bytes = build(if big { Endian::Big } else { Endian::Little });
+        for (pos, v) in edits {
+            let n = bytes.len();
+            bytes[pos % n] = v;
+        }
+        let keep = bytes.len() - cut % bytes.len().max(1) / 4;
+        if let Ok(p) = PerfData::parse(&bytes[..keep]) {
+            for i in 0..p.attrs.len() {
+                let _ = p.attr_name(i);
+            }
+            let n = p.sorted_records().take(10_000).count();
+            proptest::prop_assert!(n <= bytes.len());
+        }
+    }
+}
+
+/// A damaged declaration holding a multi-byte character right before the
+/// field name (found by `damaged_files_never_panic`) is read, not a panic.
+#[test]
+fn format_with_a_non_ascii_declaration_does_not_panic() {
+    let text = DEMO.replace("u64 value;", "u64\u{fffd}value;");
+    let f = crate::format::EventFormat::parse("demo", text.as_bytes(), 0).unwrap();
+    assert_eq!(f.fields[0].name, "value");
+    assert_eq!(f.fields[0].type_name, "u64\u{fffd}");
+}

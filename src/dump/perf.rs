@@ -174,3 +174,87 @@ fn write_columns(
         ts.subsec_nanos()
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmrace_parsers::Endian;
+    use mmrace_parsers::perf::sample_type as st;
+    use mmrace_parsers::perf::writer::{AttrSpec, PerfDataBuilder, SampleSpec, tracing_data};
+    use mmrace_parsers::tracedat::writer::EventPayload;
+
+    const DEMO: &str = "name: demo\nID: 7\nformat:\n\
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+        \tfield:u64 value;\toffset:8;\tsize:8;\tsigned:0;\n\n\
+        print fmt: \"value=%llu\", REC->value\n";
+
+    /// Lines in time order, comms from COMM records (else the saved
+    /// cmdlines, else `<...>`), losses where they fall, in both byte orders
+    /// and both forms; filters by CPU and event.
+    #[test]
+    fn samples_comms_and_losses_in_time_order() {
+        for e in [Endian::Little, Endian::Big] {
+            let mut b = PerfDataBuilder::new(e);
+            let t = st::TID | st::TIME | st::CPU | st::RAW | st::IDENTIFIER;
+            let tp = b.attr(AttrSpec::tracepoint(7, t, &[1]));
+            b.tracing_data(tracing_data(e, 8, &[("demo", DEMO)], "12 saved\n"))
+                .nr_cpus(2, 2);
+            let s = |time: u64, cpu: u32, tid: i32, v: u64| SampleSpec {
+                id: 1,
+                pid: 11,
+                tid,
+                time,
+                cpu,
+                raw: EventPayload::new(e, 7, 0, 0, Pid(tid)).u64(v).finish(),
+                ..SampleSpec::default()
+            };
+            let at = SampleSpec {
+                id: 1,
+                pid: 11,
+                tid: 11,
+                time: 1_500_000_000,
+                cpu: 1,
+                ..SampleSpec::default()
+            };
+            b.comm(tp, 11, 11, "worker", false, &SampleSpec::default());
+            b.sample(tp, &s(2_000_000_000, 0, 11, 2));
+            b.sample(tp, &s(1_000_000_000, 1, 12, 1));
+            b.lost(tp, 1, 5, &at);
+            b.sample(tp, &s(3_000_000_123, 1, 13, 3));
+            let bytes = b.finish();
+            let perf = PerfData::parse(&bytes).unwrap();
+            let run = |opts: &DumpOptions| {
+                let mut out = Vec::new();
+                let sum = dump_perf(&perf, opts, &mut out).unwrap();
+                assert!(sum.errors.is_empty(), "{:?}", sum.errors);
+                String::from_utf8(out).unwrap()
+            };
+            assert_eq!(
+                run(&DumpOptions::default()),
+                "cpus=2\n\
+                 \x20          saved-12    [001]     1.000000000: demo:                 value=1\n\
+                 CPU:1 [5 EVENTS DROPPED]\n\
+                 \x20         worker-11    [000]     2.000000000: demo:                 value=2\n\
+                 \x20          <...>-13    [001]     3.000000123: demo:                 value=3\n"
+            );
+            let raw = run(&DumpOptions {
+                raw: true,
+                cpus: vec![0],
+                events: vec!["demo:demo".into()],
+            });
+            assert_eq!(
+                raw,
+                "cpus=2\n\
+                 \x20         worker-11    [000]     2.000000000: demo:                  value=2\n"
+            );
+            let none = run(&DumpOptions {
+                events: vec!["sched:demo".into()],
+                ..DumpOptions::default()
+            });
+            assert_eq!(none.lines().count(), 2, "{none}");
+        }
+    }
+}

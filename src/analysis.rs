@@ -27,6 +27,9 @@ use crate::model::RoleKind;
 use crate::profile::{CompiledProfile, EventName, Profile, select_builtin};
 use crate::replay::{ReplayOptions, replay};
 
+mod perf;
+pub use perf::analyze_perf_with_info;
+
 /// Options of an analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzeOptions {
@@ -79,6 +82,11 @@ pub enum AnalyzeError {
     /// No profile was given and no built-in profile fits the trace's events.
     #[error("no profile fits this trace's events; record the mmctx events or pass --profile FILE")]
     NoProfile,
+    /// A perf.data file without tracing data (no tracepoint was recorded).
+    #[error(
+        "the perf.data file has no tracing data: record tracepoints (perf record -e sched:sched_switch ...)"
+    )]
+    NoTracingData,
 }
 
 /// Counters of an analysis.
@@ -171,7 +179,8 @@ pub struct TraceInfo {
     pub uname: Option<String>,
     /// The trace clock (`local`, `mono`, `global`, ...).
     pub trace_clock: Option<String>,
-    /// trace.dat version (6 or 7).
+    /// trace.dat version (6 or 7); 2 for a perf.data file (`PERFILE2`,
+    /// the only perf.data format version).
     pub file_version: u32,
     /// `little` or `big`.
     pub endian: &'static str,

@@ -11,62 +11,17 @@ use mmrace_parsers::tracedat::{Item, TraceDat};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analysis::analyze_perf_with_info;
 use crate::analysis::{Analysis, AnalyzeOptions, TraceInfo, analyze_with_info, choose_profile};
 use crate::finding::Finding;
 use crate::ingest::Ingest;
-use crate::input::Input;
+use crate::input::{FileKind, Input};
 use crate::model::DeferKind;
 use crate::profile::Profile;
 use crate::report::svg::{CpuLane, Mark, Picture, Segment};
 use crate::timeline::{MarkKind, MmProvenance, Timeline};
+use mmrace_parsers::perf::PerfData;
 use mmrace_parsers::types::{Cpu, Timestamp};
-
-/// What kind of trace file a path holds, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TraceKind {
-    /// A trace-cmd `trace.dat` (magic `\x17\x08\x44tracing`).
-    TraceDat,
-    /// A `perf.data` file (magic `PERFILE2`, either byte order).
-    PerfData,
-}
-
-impl TraceKind {
-    /// The kind of the file whose first bytes are `head`, if it is a trace.
-    pub fn detect(head: &[u8]) -> Option<TraceKind> {
-        if head.starts_with(b"\x17\x08\x44tracing") {
-            Some(TraceKind::TraceDat)
-        } else if head.starts_with(b"PERFILE2") || head.starts_with(b"2ELIFREP") {
-            Some(TraceKind::PerfData)
-        } else {
-            None
-        }
-    }
-
-    /// The kind of the file at `path`, reading only its first bytes.
-    pub fn of_path(path: &Path) -> Option<TraceKind> {
-        use std::io::Read;
-        let mut head = [0u8; 10];
-        let mut f = std::fs::File::open(path).ok()?;
-        let mut n = 0;
-        while n < head.len() {
-            match f.read(&mut head[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(_) => return None,
-            }
-        }
-        TraceKind::detect(&head[..n])
-    }
-
-    /// Short name (`trace.dat`, `perf.data`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TraceKind::TraceDat => "trace.dat",
-            TraceKind::PerfData => "perf.data",
-        }
-    }
-}
 
 /// How a file fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -86,7 +41,7 @@ pub struct FileReport {
     /// The path as given (or as found under a directory).
     pub path: String,
     /// The file kind, when recognised.
-    pub kind: Option<TraceKind>,
+    pub kind: Option<FileKind>,
     /// How it fared.
     pub status: FileStatus,
     /// Why it is [`FileStatus::Error`] or [`FileStatus::Damaged`]: the errors
@@ -107,7 +62,7 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn error(path: String, kind: Option<TraceKind>, msg: String) -> FileReport {
+    fn error(path: String, kind: Option<FileKind>, msg: String) -> FileReport {
         FileReport {
             path,
             kind,
@@ -154,7 +109,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 .filter_map(Result::ok)
                 .filter(|e| e.file_type().is_file())
                 .map(|e| e.into_path())
-                .filter(|p| TraceKind::of_path(p).is_some())
+                .filter(|p| FileKind::of_path(p).is_some())
                 .collect();
             found.sort();
             if found.is_empty() {
@@ -212,14 +167,10 @@ pub fn analyze_file(path: &Path, opts: &BatchOptions) -> FileReport {
         Ok(i) => i,
         Err(e) => return FileReport::error(name, None, e.to_string()),
     };
-    let kind = TraceKind::detect(&input);
+    let kind = FileKind::detect(&input);
     match kind {
-        Some(TraceKind::TraceDat) => analyze_tracedat(name, &input, opts),
-        Some(TraceKind::PerfData) => FileReport::error(
-            name,
-            kind,
-            "perf.data input is not supported by this build".to_string(),
-        ),
+        Some(FileKind::TraceDat) => analyze_tracedat(name, &input, opts),
+        Some(FileKind::PerfData) => analyze_perf(name, &input, opts),
         None => FileReport::error(
             name,
             None,
@@ -229,7 +180,7 @@ pub fn analyze_file(path: &Path, opts: &BatchOptions) -> FileReport {
 }
 
 fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
-    let kind = Some(TraceKind::TraceDat);
+    let kind = Some(FileKind::TraceDat);
     let trace = match TraceDat::parse(bytes) {
         Ok(t) => t,
         Err(e) => return FileReport::error(name, kind, e.to_string()),
@@ -280,6 +231,39 @@ fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileRepo
         event_lines,
         baselined,
         pictures,
+    }
+}
+
+fn analyze_perf(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
+    let kind = Some(FileKind::PerfData);
+    let perf = match PerfData::parse(bytes) {
+        Ok(p) => p,
+        Err(e) => return FileReport::error(name, kind, e.to_string()),
+    };
+    let aopts = AnalyzeOptions {
+        arch: opts.arch.clone(),
+        ..AnalyzeOptions::default()
+    };
+    let (analysis, info) = match analyze_perf_with_info(&perf, opts.profile.as_ref(), &aopts) {
+        Ok(r) => r,
+        Err(e) => return FileReport::error(name, kind, e.to_string()),
+    };
+    let status = if info.read_errors.is_empty() {
+        FileStatus::Ok
+    } else {
+        FileStatus::Damaged
+    };
+    let baselined = vec![false; analysis.findings.len()];
+    FileReport {
+        path: name,
+        kind,
+        status,
+        errors: info.read_errors.clone(),
+        info: Some(info),
+        analysis: Some(analysis),
+        event_lines: BTreeMap::new(),
+        baselined,
+        pictures: Vec::new(),
     }
 }
 
@@ -476,21 +460,4 @@ pub fn event_lines(trace: &TraceDat<'_>, wanted: &BTreeSet<u64>) -> BTreeMap<u64
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detects_kinds_by_magic() {
-        assert_eq!(
-            TraceKind::detect(b"\x17\x08\x44tracing6\0"),
-            Some(TraceKind::TraceDat)
-        );
-        assert_eq!(TraceKind::detect(b"PERFILE2"), Some(TraceKind::PerfData));
-        assert_eq!(TraceKind::detect(b"2ELIFREP"), Some(TraceKind::PerfData));
-        assert_eq!(TraceKind::detect(b"\x17\x08\x44trac"), None);
-        assert_eq!(TraceKind::detect(b""), None);
-    }
 }

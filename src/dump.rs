@@ -6,6 +6,9 @@ use mmrace_parsers::tracedat::{Item, LostEvents, TraceDat};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+mod perf;
+pub use perf::dump_perf;
+
 /// What to print.
 #[derive(Debug, Clone, Default)]
 pub struct DumpOptions {

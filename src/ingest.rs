@@ -18,7 +18,9 @@
 //! assert_eq!(trace.records, 1);
 //! ```
 
-use mmrace_parsers::types::{Cpu, Timestamp};
+use std::collections::HashMap;
+
+use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 use serde::Serialize;
 
 use crate::model::{Event, EventIndex, EventRef, RoleKind};
@@ -66,6 +68,21 @@ pub struct IngestedTrace {
     pub ignored_records: u64,
     /// Last timestamp of any record.
     pub last_ts: Timestamp,
+    /// Thread → thread-group observations (perf samples carry the tgid;
+    /// trace.dat records do not), in push order, one per change.
+    pub threads: Vec<ThreadGroup>,
+}
+
+/// A task seen as a thread of a thread group (a process) at `ts`: threads
+/// of one group share their mm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadGroup {
+    /// The task (thread id, `common_pid`).
+    pub tid: Pid,
+    /// When it was seen.
+    pub ts: Timestamp,
+    /// Its thread-group id (user-space pid).
+    pub tgid: Pid,
 }
 
 impl IngestedTrace {
@@ -113,6 +130,7 @@ pub struct Ingest<'p> {
     profile: &'p CompiledProfile,
     trace: IngestedTrace,
     slots: Vec<Option<usize>>,
+    tgids: HashMap<Pid, Pid>,
 }
 
 impl<'p> Ingest<'p> {
@@ -122,6 +140,7 @@ impl<'p> Ingest<'p> {
             profile,
             trace: IngestedTrace::default(),
             slots: Vec::new(),
+            tgids: HashMap::new(),
         }
     }
 
@@ -182,6 +201,18 @@ impl<'p> Ingest<'p> {
             count,
         });
         c.lost.sort();
+    }
+
+    /// Reports that task `tid` belongs to thread group `tgid` at `ts`
+    /// (both ids of a perf sample). Ids ≤ 0 (idle, or a task perf could no
+    /// longer name) are ignored; only changes are kept.
+    pub fn push_thread_group(&mut self, ts: Timestamp, tid: Pid, tgid: Pid) {
+        if tid.0 <= 0 || tgid.0 <= 0 {
+            return;
+        }
+        if self.tgids.insert(tid, tgid) != Some(tgid) {
+            self.trace.threads.push(ThreadGroup { tid, ts, tgid });
+        }
     }
 
     /// Finishes: CPUs sorted by number.

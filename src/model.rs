@@ -439,6 +439,9 @@ pub enum InferRule {
     LoadAtSwitch,
     /// A task's mm taken from an observation later in the trace.
     TaskMmFromLater,
+    /// A task's mm taken from another thread of its thread group (perf
+    /// samples carry the tgid; threads of one group share their mm).
+    ThreadGroupMm,
     /// An mm argument resolved from the replayed state (`@current`, `@loaded`,
     /// kretprobe pairing).
     ResolvedArgument,

@@ -165,6 +165,7 @@ fn real_fixtures_give_no_finding_and_exit_0() {
         "s390x/full-v6.dat",
         "arm64/full-v7.dat",
         "x86_64/x86_64-v7-zstd.dat",
+        "x86_64/x86_64-perf.data",
     ]
     .iter()
     .map(|p| fx.join(p))
@@ -179,7 +180,14 @@ fn real_fixtures_give_no_finding_and_exit_0() {
         .iter()
         .map(|f| f["trace"]["arch"].as_str().unwrap())
         .collect();
-    assert_eq!(arch, ["s390x", "s390x", "aarch64", "x86_64"]);
+    assert_eq!(arch, ["s390x", "s390x", "aarch64", "x86_64", "x86_64"]);
+    let kinds: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[3..], ["trace.dat", "perf.data"], "told by the magic");
     for f in v["files"].as_array().unwrap() {
         assert_eq!(f["status"], "ok");
         assert!(codes(f).is_empty(), "{}", f["path"]);

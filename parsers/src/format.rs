@@ -361,7 +361,9 @@ fn split_decl(decl: &str) -> (String, String, Option<usize>, bool) {
     }
     let split = d
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |p| p + 1);
+        // After that character, which may be several bytes long (damaged
+        // files hold U+FFFD from lossy decoding).
+        .map_or(0, |p| p + d[p..].chars().next().map_or(1, char::len_utf8));
     let name = d[split..].to_string();
     let ty = d[..split].trim().to_string();
     if ty.contains('[') {

@@ -2,7 +2,7 @@
 //!
 //! `mmrace-parsers` reads trace-cmd `trace.dat` files (versions 6 and 7,
 //! uncompressed, zstd and zlib, both byte orders, 4- and 8-byte kernel longs,
-//! several buffers) over a `&[u8]`. It never opens files, maps memory or
+//! several buffers) and perf.data files ([`perf`]) over a `&[u8]`. It never opens files, maps memory or
 //! spawns threads: the caller hands it the bytes and decides how to
 //! parallelise over the independent per-CPU streams.
 //!
@@ -21,6 +21,7 @@
 pub mod endian;
 pub mod error;
 pub mod format;
+pub mod perf;
 pub mod printfmt;
 pub mod report;
 pub mod symbols;

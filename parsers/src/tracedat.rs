@@ -13,7 +13,7 @@
 //! data is then recovered by scanning pages).
 
 mod cpu;
-mod cursor;
+pub(crate) mod cursor;
 mod merge;
 mod meta;
 mod time;
@@ -100,6 +100,16 @@ impl<'a> TraceDat<'a> {
     /// records before it.
     pub fn parse(data: &'a [u8]) -> Result<TraceDat<'a>> {
         meta::parse(data)
+    }
+
+    /// Parses the tracing data a perf.data file carries (its
+    /// `HEADER_TRACING_DATA` feature, or a pipe-mode
+    /// `PERF_RECORD_HEADER_TRACING_DATA`): the same metadata as a v6
+    /// trace.dat up to the saved cmdlines, read by the same code. The result
+    /// has no buffers and no CPU count; `base` is the file offset of `data`
+    /// (errors name absolute offsets).
+    pub fn from_tracing_data(data: &'a [u8], base: u64) -> Result<TraceDat<'a>> {
+        meta::parse_tracing_data(data, base)
     }
 
     /// The whole input.

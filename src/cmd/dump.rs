@@ -1,8 +1,10 @@
 //! `mmrace dump`.
 
 use clap::Args;
-use mmrace::dump::{DumpOptions, dump};
-use mmrace::input::Input;
+use mmrace::dump::{DumpOptions, DumpSummary, dump, dump_perf};
+use mmrace::input::{FileKind, Input};
+use mmrace_parsers::Error;
+use mmrace_parsers::perf::PerfData;
 use mmrace_parsers::tracedat::TraceDat;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 /// Arguments of `mmrace dump`.
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// The trace file (trace.dat v6/v7).
+    /// The trace file (trace.dat v6/v7 or perf.data; told by its magic).
     file: PathBuf,
     /// Raw `field=value` form, as `trace-cmd report -R -t`.
     #[arg(long, short = 'R')]
@@ -45,17 +47,30 @@ pub fn run(args: DumpArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let trace = match TraceDat::parse(&input) {
-        Ok(t) => t,
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let opts = DumpOptions { raw, cpus, events };
+    // The reader's warnings (damaged metadata it read past) and the dump.
+    let parsed: Result<(Vec<Error>, io::Result<DumpSummary>), Error> =
+        match FileKind::detect(&input) {
+            Some(FileKind::PerfData) => PerfData::parse(&input).map(|perf| {
+                let r = dump_perf(&perf, &opts, &mut out);
+                (perf.warnings.clone(), r)
+            }),
+            // Not a perf.data: the trace.dat reader names what is wrong.
+            _ => TraceDat::parse(&input).map(|trace| {
+                let r = dump(&trace, &opts, &mut out);
+                (trace.warnings.clone(), r)
+            }),
+        };
+    let (warnings, res) = match parsed {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("mmrace: {}: {e}", file.display());
             return ExitCode::from(2);
         }
     };
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let opts = DumpOptions { raw, cpus, events };
-    let res = dump(&trace, &opts, &mut out).and_then(|s| out.flush().map(|_| s));
+    let res = res.and_then(|s| out.flush().map(|_| s));
     let summary = match res {
         Ok(s) => s,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
@@ -65,7 +80,7 @@ pub fn run(args: DumpArgs) -> ExitCode {
         }
     };
     let mut code = 0u8;
-    for w in &trace.warnings {
+    for w in &warnings {
         eprintln!("mmrace: {}: {w}", file.display());
         code = 2;
     }

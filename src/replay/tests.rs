@@ -161,3 +161,122 @@ fn inferred_loads_never_give_wrong_mm_findings() {
     assert_eq!(f[0].cause, Some(crate::finding::Cause::Unknown));
     assert_eq!(f[0].window.end, None);
 }
+
+/// A switch that carries no mm (as sched_switch).
+fn bare_sw(prev: i32, next: i32) -> Role {
+    Role::TaskSwitch {
+        prev_pid: Pid(prev),
+        next_pid: Pid(next),
+        prev_mm: None,
+        next_mm: None,
+        prev_state: None,
+        next_comm: None,
+    }
+}
+
+fn group(t: &mut IngestedTrace, list: &[(i32, u64, i32)]) {
+    t.threads = list
+        .iter()
+        .map(|&(tid, ts, tgid)| crate::ingest::ThreadGroup {
+            tid: Pid(tid),
+            ts: Timestamp(ts),
+            tgid: Pid(tgid),
+        })
+        .collect();
+}
+
+/// Thread 601 never binds an mm itself; its sibling 600 does. With the
+/// thread groups of a perf.data the replay knows 601's mm, so a load of
+/// another mm before 601 returns to user space is a (suspect, inferred)
+/// INV-1; a load of the group's mm is not. Without thread groups it knows
+/// nothing and finds nothing.
+#[test]
+fn thread_group_gives_a_thread_its_siblings_mm() {
+    let case = |loaded: u64| {
+        trace(&[
+            (
+                5,
+                1,
+                Role::TaskMm {
+                    pid: Pid(600),
+                    mm: Mm(0xa000),
+                },
+            ),
+            (10, 0, bare_sw(0, 601)),
+            (11, 0, load(loaded)),
+            (12, 0, user(601)),
+        ])
+    };
+    let opts = ReplayOptions::default();
+    assert!(replay(&case(0xb000), &opts).is_empty());
+    let mut t = case(0xb000);
+    group(&mut t, &[(600, 1, 600), (601, 2, 600)]);
+    let f = replay(&t, &opts);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].invariant, Invariant::WrongMmAtUserReturn);
+    assert_eq!(f[0].expected_mm, Some(Mm(0xa000)));
+    assert_eq!(f[0].loaded_mm, Some(Mm(0xb000)));
+    assert!(
+        f[0].suspect_reasons
+            .contains(&crate::finding::SuspectReason::InferredTaskMm)
+    );
+    let mut t = case(0xa000);
+    group(&mut t, &[(600, 1, 600), (601, 2, 600)]);
+    assert!(replay(&t, &opts).is_empty());
+}
+
+/// Group evidence never overrides a task's own binding, never spreads an
+/// exited thread's "no mm", and follows a reused tid to its new group.
+#[test]
+fn thread_group_evidence_is_conservative() {
+    let tm = |pid: i32, mm: u64| Role::TaskMm {
+        pid: Pid(pid),
+        mm: Mm(mm),
+    };
+    let mut t = trace(&[
+        (5, 0, tm(600, 0xa000)),
+        (6, 0, tm(601, 0xc000)),
+        (7, 0, tm(602, 0)),
+        (8, 1, tm(700, 0xd000)),
+    ]);
+    group(
+        &mut t,
+        &[
+            (600, 1, 600),
+            (601, 1, 600),
+            (602, 1, 600),
+            (603, 1, 600),
+            (603, 50, 700),
+            (700, 1, 700),
+        ],
+    );
+    let table = tasks::TaskTable::build(&t, false, &BTreeMap::new());
+    let at = |ts: u64| EventRef {
+        ts: Timestamp(ts),
+        index: EventIndex(ts),
+        cpu: Cpu(0),
+    };
+    // Its own binding wins.
+    let own = table.mm_at(Pid(601), at(20)).unwrap();
+    assert_eq!(own.value, Mm(0xc000));
+    assert!(own.prov.is_observed());
+    // 603 has none: the group's newest user mm (601's), inferred.
+    let g = table.mm_at(Pid(603), at(20)).unwrap();
+    assert_eq!(g.value, Mm(0xc000));
+    assert!(matches!(
+        g.prov,
+        crate::model::Provenance::Inferred {
+            rule: crate::model::InferRule::ThreadGroupMm,
+            ..
+        }
+    ));
+    // 602's exit (mm 0) stayed its own.
+    assert_eq!(table.mm_at(Pid(602), at(20)).unwrap().value, Mm(0));
+    // After tid 603 is reused by group 700, it gets 700's mm.
+    assert_eq!(table.tgid_at(Pid(603), Timestamp(60)), Some(Pid(700)));
+    assert_eq!(table.mm_at(Pid(603), at(60)).unwrap().value, Mm(0xd000));
+    // Before any binding of its group: the group's first, inferred.
+    assert_eq!(table.mm_at(Pid(603), at(2)).unwrap().value, Mm(0xa000));
+    // No group, no binding: nothing.
+    assert_eq!(table.mm_at(Pid(999), at(20)), None);
+}

@@ -578,6 +578,106 @@ pub(crate) fn parse(data: &[u8]) -> Result<TraceDat<'_>> {
     Ok(t)
 }
 
+/// Parses perf's `HEADER_TRACING_DATA` (perf.data feature 1): the v6
+/// trace.dat metadata prefix (magic, version `"0.6"` or `"0.5"`, endian
+/// byte, long size, page size, header_page, header_event, ftrace and event
+/// formats, kallsyms, printk formats and, from 0.6, saved cmdlines) with no
+/// options and no CPU data. `base` is the file offset of `data`, so errors
+/// name absolute offsets. The result has no buffers; its `version` is the
+/// minor number (6 for `"0.6"`).
+pub(crate) fn parse_tracing_data(data: &[u8], base: u64) -> Result<TraceDat<'_>> {
+    let mut c = Cursor::new(data, base, Endian::Little);
+    let magic = c.bytes(MAGIC.len(), "tracing data magic")?;
+    if magic != MAGIC {
+        return Err(Error::new(ErrorKind::BadMagic, base));
+    }
+    let vpos = c.offset();
+    let vstr = String::from_utf8_lossy(c.cstr("tracing data version")?).to_string();
+    let version = match vstr.as_str() {
+        "0.5" => 5,
+        "0.6" => 6,
+        _ => return Err(Error::new(ErrorKind::UnsupportedVersion(vstr), vpos)),
+    };
+    let epos = c.offset();
+    let endian = match c.u8("endian byte")? {
+        0 => Endian::Little,
+        1 => Endian::Big,
+        e => return Err(Error::invalid("endian byte", e, epos)),
+    };
+    c.set_endian(endian);
+    let user_long = c.u8("long size")?;
+    let ppos = c.offset();
+    let page_size = c.u32("page size")?;
+    if page_size == 0 || page_size > MAX_PAGE_SIZE {
+        return Err(Error::invalid("page size", page_size, ppos));
+    }
+    let mut m = Meta {
+        data,
+        endian,
+        compression: Compression::None,
+        header_page: None,
+        header_event: String::new(),
+        ftrace: Vec::new(),
+        events: Vec::new(),
+        kallsyms: Cow::Borrowed(&[]),
+        printk: Cow::Borrowed(&[]),
+        cmdlines: Cow::Borrowed(&[]),
+        cpu_count: None,
+        options: TraceOptions::default(),
+        warnings: Vec::new(),
+        clock_option_seen: false,
+    };
+    m.read_headers(&mut c)?;
+    m.read_ftrace_formats(&mut c)?;
+    m.read_event_formats(&mut c)?;
+    // What follows the formats is optional for the events: a damaged tail
+    // is a warning, the formats stay usable.
+    let tail = (|| -> Result<()> {
+        m.kallsyms = Cow::Borrowed(read_u32_text(&mut c, "kallsyms")?);
+        m.printk = Cow::Borrowed(read_u32_text(&mut c, "printk formats")?);
+        if version >= 6 {
+            m.cmdlines = Cow::Borrowed(read_u64_text(&mut c, "saved cmdlines")?);
+        }
+        Ok(())
+    })();
+    if let Err(e) = tail {
+        m.warnings.push(e);
+    }
+    let (header_page, _) = m
+        .header_page
+        .clone()
+        .ok_or_else(|| Error::truncated("header_page", 1, base))?;
+    let ftrace_count = m.ftrace.len();
+    let mut formats = std::mem::take(&mut m.ftrace);
+    formats.append(&mut m.events);
+    let cmdlines = parse_cmdlines(&m.cmdlines);
+    let mut t = TraceDat {
+        data,
+        version,
+        endian,
+        user_long_size: user_long,
+        long_size: header_page.commit_size,
+        header_page_size: page_size,
+        compression: Compression::None,
+        header_page,
+        header_event: m.header_event,
+        formats: Vec::new(),
+        ftrace_format_count: 0,
+        by_id: HashMap::new(),
+        kallsyms: m.kallsyms,
+        printk: m.printk,
+        cmdlines: Vec::new(),
+        cmdline_map: HashMap::new(),
+        cpu_count: 0,
+        options: m.options,
+        buffers: Vec::new(),
+        warnings: m.warnings,
+    };
+    t.set_formats(formats, ftrace_count);
+    t.set_cmdlines(cmdlines);
+    Ok(t)
+}
+
 fn read_u32_text<'a>(c: &mut Cursor<'a>, what: &'static str) -> Result<&'a [u8]> {
     let n = c.u32(what)?;
     c.bytes_u64(n.into(), what)

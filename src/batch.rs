@@ -193,17 +193,7 @@ fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileRepo
         Ok(r) => r,
         Err(e) => return FileReport::error(name, kind, e.to_string()),
     };
-    let wanted: BTreeSet<u64> = analysis
-        .findings
-        .iter()
-        .flat_map(|f| {
-            f.cause_chain
-                .iter()
-                .map(|c| c.at.index.0)
-                .chain([f.window.start.index.0])
-                .chain(f.window.end.map(|e| e.index.0))
-        })
-        .collect();
+    let wanted = cited_indices(&analysis);
     let event_lines = event_lines(&trace, &wanted);
     let pictures = if opts.pictures && !analysis.findings.is_empty() {
         let timeline = timeline_of(&trace, opts, &aopts);
@@ -254,6 +244,7 @@ fn analyze_perf(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
         FileStatus::Damaged
     };
     let baselined = vec![false; analysis.findings.len()];
+    let event_lines = crate::dump::perf_sample_lines(&perf, &cited_indices(&analysis));
     FileReport {
         path: name,
         kind,
@@ -261,10 +252,25 @@ fn analyze_perf(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
         errors: info.read_errors.clone(),
         info: Some(info),
         analysis: Some(analysis),
-        event_lines: BTreeMap::new(),
+        event_lines,
         baselined,
         pictures: Vec::new(),
     }
+}
+
+/// The merged-stream indices of the events the findings cite: cause
+/// chains and window bounds.
+fn cited_indices(a: &Analysis) -> BTreeSet<u64> {
+    a.findings
+        .iter()
+        .flat_map(|f| {
+            f.cause_chain
+                .iter()
+                .map(|c| c.at.index.0)
+                .chain([f.window.start.index.0])
+                .chain(f.window.end.map(|e| e.index.0))
+        })
+        .collect()
 }
 
 /// The per-CPU lanes of a whole trace (a second pass over the records, as

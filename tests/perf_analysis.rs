@@ -255,3 +255,46 @@ fn lost_records_mark_overlapping_findings_suspect() {
         }
     }
 }
+
+#[test]
+fn perf_findings_reach_the_cli_reports_with_their_event_lines() {
+    let o = SynthOptions::new(Scenario::A, Variant::Buggy);
+    let t = mmrace::synth::build(&o).unwrap();
+    let bytes = to_perf(&t, Endian::Little, &[]);
+    let dir = std::env::temp_dir().join(format!("mmrace-perf-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The kind is told by the magic, not by the name.
+    let path = dir.join("scenario-a.trace");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = assert_cmd::Command::cargo_bin("mmrace")
+        .unwrap()
+        .args(["analyze", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["kind"], "perf.data");
+    let codes: Vec<&str> = f["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["INV-1a", "INV-1"]);
+    // Every cause-chain event carries its line as `mmrace dump` prints it.
+    let dump = assert_cmd::Command::cargo_bin("mmrace")
+        .unwrap()
+        .arg("dump")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8(dump.stdout).unwrap();
+    for x in f["findings"].as_array().unwrap() {
+        for link in x["cause_chain"].as_array().unwrap() {
+            let line = link["line"].as_str().expect("a line per chain event");
+            assert!(dump.lines().any(|l| l == line), "{line} not in the dump");
+        }
+    }
+}

@@ -81,24 +81,15 @@ pub fn dump_perf(
                     continue;
                 }
                 line.clear();
-                write_columns(perf, &comms, &s, &mut line);
-                let _ = write!(line, "{:<21} ", format!("{}:", short[s.attr]));
-                let a = &perf.attrs[s.attr];
-                match (a.kind, s.raw, printer.as_mut()) {
-                    (PERF_TYPE_TRACEPOINT, Some(raw), Some(p)) => {
-                        let r = Record {
-                            ts: s.time.unwrap_or_default(),
-                            cpu: s.cpu.unwrap_or_default(),
-                            buffer: 0,
-                            payload: raw,
-                            offset: s.offset,
-                        };
-                        p.write_event_text(&r, mode, &mut line);
-                    }
-                    _ => {
-                        let _ = write!(line, "ip=0x{:x}", s.ip.unwrap_or(0));
-                    }
-                }
+                sample_line(
+                    perf,
+                    printer.as_mut(),
+                    &comms,
+                    &s,
+                    short[s.attr],
+                    mode,
+                    &mut line,
+                );
                 line.push(b'\n');
                 out.write_all(&line)?;
                 sum.records += 1;
@@ -134,6 +125,87 @@ pub fn dump_perf(
             .collect();
     }
     Ok(sum)
+}
+
+/// One sample's line (no newline) into `line`: the columns, the event's
+/// short name, its text.
+fn sample_line(
+    perf: &PerfData<'_>,
+    printer: Option<&mut ReportPrinter<'_>>,
+    comms: &HashMap<Pid, Vec<u8>>,
+    s: &Sample<'_>,
+    short: &str,
+    mode: LineMode,
+    line: &mut Vec<u8>,
+) {
+    write_columns(perf, comms, s, line);
+    let _ = write!(line, "{:<21} ", format!("{short}:"));
+    let a = &perf.attrs[s.attr];
+    match (a.kind, s.raw, printer) {
+        (PERF_TYPE_TRACEPOINT, Some(raw), Some(p)) => {
+            let r = Record {
+                ts: s.time.unwrap_or_default(),
+                cpu: s.cpu.unwrap_or_default(),
+                buffer: 0,
+                payload: raw,
+                offset: s.offset,
+            };
+            p.write_event_text(&r, mode, line);
+        }
+        _ => {
+            let _ = write!(line, "ip=0x{:x}", s.ip.unwrap_or(0));
+        }
+    }
+}
+
+/// The lines (as [`dump_perf`] prints them) of the tracepoint samples at
+/// the given indices, counting tracepoint samples in perf's order as the
+/// analysis does ([`crate::analysis::analyze_perf_with_info`]). Stops after
+/// the last wanted one.
+pub fn perf_sample_lines(
+    perf: &PerfData<'_>,
+    wanted: &std::collections::BTreeSet<u64>,
+) -> std::collections::BTreeMap<u64, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(&last) = wanted.last() else {
+        return out;
+    };
+    let mut printer = perf.tracing.as_ref().map(ReportPrinter::new);
+    let names: Vec<String> = (0..perf.attrs.len()).map(|i| perf.attr_name(i)).collect();
+    let mut comms: HashMap<Pid, Vec<u8>> = HashMap::new();
+    let mut index = 0u64;
+    let mut line = Vec::with_capacity(256);
+    for rec in perf.sorted_records().flatten() {
+        match rec {
+            PerfRecord::Comm(c) => {
+                comms.insert(c.tid, c.comm.to_vec());
+            }
+            PerfRecord::Sample(s)
+                if s.raw.is_some() && perf.attrs[s.attr].kind == PERF_TYPE_TRACEPOINT =>
+            {
+                if wanted.contains(&index) {
+                    line.clear();
+                    let short = names[s.attr].rsplit(':').next().unwrap_or("");
+                    sample_line(
+                        perf,
+                        printer.as_mut(),
+                        &comms,
+                        &s,
+                        short,
+                        LineMode::Pretty,
+                        &mut line,
+                    );
+                    out.insert(index, String::from_utf8_lossy(&line).into_owned());
+                }
+                if index == last {
+                    break;
+                }
+                index += 1;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn cpu_text(c: Option<Cpu>) -> String {

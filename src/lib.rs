@@ -16,6 +16,7 @@
 //! [`synth::write`] (`mmrace synth`).
 
 pub mod analysis;
+pub mod browse;
 pub mod chunks;
 pub mod detect;
 pub mod dump;

@@ -2,3 +2,5 @@
 
 pub mod dump;
 pub mod synth;
+#[cfg(feature = "tui")]
+pub mod tui;

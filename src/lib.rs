@@ -28,5 +28,7 @@ pub mod profile;
 pub mod replay;
 pub mod synth;
 pub mod timeline;
+#[cfg(feature = "tui")]
+pub mod tui_view;
 
 pub use mmrace_parsers as parsers;

@@ -25,6 +25,9 @@ enum Command {
     Dump(cmd::dump::DumpArgs),
     /// Write a race-model scenario (buggy or fixed) as a trace.dat.
     Synth(cmd::synth::SynthArgs),
+    /// Investigate findings interactively on per-CPU timelines.
+    #[cfg(feature = "tui")]
+    Tui(cmd::tui::TuiArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        #[cfg(feature = "tui")]
+        Command::Tui(args) => cmd::tui::run(args),
     }
 }

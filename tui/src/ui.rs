@@ -119,11 +119,22 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, view: &mut dyn TraceView) {
     let st = Styles { color: app.color };
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let top_h = (main.height / 4).max(6);
-    let ev_h = (main.height / 4).max(5);
+    let lanes = view
+        .cpus()
+        .iter()
+        .filter(|c| app.filter.cpu.is_none_or(|f| f == **c))
+        .count()
+        .max(1) as u16;
+    // The timeline as tall as its lanes need (at most what leaves the event
+    // pane 5 rows), the event pane the rest.
+    let rest = main.height.saturating_sub(top_h);
+    let tl_h = (lanes * LANE_ROWS + 3)
+        .min(rest.saturating_sub(5))
+        .max(LANE_ROWS + 3);
     let [top, tl, ev] = Layout::vertical([
         Constraint::Length(top_h),
-        Constraint::Min(LANE_ROWS + 3),
-        Constraint::Length(ev_h),
+        Constraint::Length(tl_h),
+        Constraint::Min(3),
     ])
     .areas(main);
     let [fa, da] =
@@ -273,8 +284,12 @@ fn draw_detail(f: &mut Frame<'_>, r: Rect, app: &App, view: &dyn TraceView, st: 
             ListItem::new(TSpan::styled(l, s))
         })
         .collect();
-    let mut state =
-        ListState::default().with_selected(if x.chain.is_empty() { None } else { Some(sel) });
+    let focused = app.focus == Pane::Detail;
+    let mut state = ListState::default().with_selected(if x.chain.is_empty() || !focused {
+        None
+    } else {
+        Some(sel)
+    });
     let list = List::new(items).block(block);
     let list = if app.focus == Pane::Detail {
         list.highlight_style(st.sel()).highlight_symbol(">")
@@ -368,15 +383,11 @@ fn draw_timeline(buf: &mut Buffer, r: Rect, app: &App, view: &dyn TraceView, st:
         t = t.saturating_add(step);
     }
     let cur = col_of(app.cursor.0, from, width, cols);
-    if (0..i64::from(cols)).contains(&cur) {
-        put(
-            buf,
-            x0 + cur as u16,
-            y,
-            "▼",
-            st.fg(Color::White).add_modifier(Modifier::BOLD),
-            max_x,
-        );
+    let cur = u16::try_from(cur).ok().filter(|c| *c < cols);
+    if let Some(c) = cur
+        && let Some(cell) = buf.cell_mut((x0 + c, y))
+    {
+        cell.set_style(Style::default().add_modifier(Modifier::REVERSED));
     }
     // Lanes.
     let all = view.cpus();
@@ -414,6 +425,12 @@ fn draw_timeline(buf: &mut Buffer, r: Rect, app: &App, view: &dyn TraceView, st:
             &in_win,
             st,
         );
+        if let Some(c) = cur
+            && let Some(cell) = buf.cell_mut((x0 + c, ly))
+            && matches!(cell.symbol(), " " | "░")
+        {
+            cell.set_char('¦');
+        }
     }
 }
 
@@ -537,6 +554,9 @@ fn draw_events(f: &mut Frame<'_>, r: Rect, app: &mut App, view: &mut dyn TraceVi
         .map(|x| x.chain.iter().map(|c| c.at.index.0).collect())
         .unwrap_or_default();
     let start = w.focus.saturating_sub(before);
+    // Narrow terminals: drop the comm column's padding so the event text
+    // shows (the line is otherwise as trace-cmd prints it).
+    let narrow = r.width < 120;
     let items: Vec<ListItem<'_>> = w.lines[start.min(w.lines.len())..]
         .iter()
         .map(|l| {
@@ -545,7 +565,12 @@ fn draw_events(f: &mut Frame<'_>, r: Rect, app: &mut App, view: &mut dyn TraceVi
             } else {
                 Style::default()
             };
-            ListItem::new(TSpan::styled(l.text.clone(), s))
+            let text = if narrow {
+                l.text.trim_start().to_string()
+            } else {
+                l.text.clone()
+            };
+            ListItem::new(TSpan::styled(text, s))
         })
         .collect();
     let empty = items.is_empty();

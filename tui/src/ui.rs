@@ -560,17 +560,19 @@ fn draw_events(f: &mut Frame<'_>, r: Rect, app: &mut App, view: &mut dyn TraceVi
     let items: Vec<ListItem<'_>> = w.lines[start.min(w.lines.len())..]
         .iter()
         .map(|l| {
-            let s = if chain.contains(&l.pos.index.0) {
-                st.hl()
-            } else {
-                Style::default()
-            };
+            let in_chain = chain.contains(&l.pos.index.0);
+            let s = if in_chain { st.hl() } else { Style::default() };
             let text = if narrow {
-                l.text.trim_start().to_string()
+                l.text.trim_start()
             } else {
-                l.text.clone()
+                l.text.as_str()
             };
-            ListItem::new(TSpan::styled(text, s))
+            // A gutter mark for cause-chain events: readable without colour.
+            let gutter = if in_chain { "*" } else { " " };
+            ListItem::new(Line::from(vec![
+                TSpan::styled(gutter, s),
+                TSpan::styled(text.to_string(), s),
+            ]))
         })
         .collect();
     let empty = items.is_empty();
@@ -648,6 +650,7 @@ pub fn help_lines() -> Vec<String> {
     marks.pop();
     v.push(marks);
     v.push("Lanes: task (comm/pid) over loaded mm; mm? = inferred; ░ = finding window".into());
+    v.push("Events: * = in the selected finding's cause chain".into());
     v
 }
 

@@ -64,8 +64,10 @@ struct Shared {
     checkpoints: Vec<Checkpoint>,
     first_ts: Option<u64>,
     last_ts: u64,
+    indexed: bool,
     done: bool,
     error: Option<String>,
+    timeline: Option<Arc<Timeline>>,
     result: Option<Arc<Analysed>>,
 }
 
@@ -76,6 +78,8 @@ pub struct IndexProgress {
     pub records: u64,
     /// First and last timestamps seen.
     pub span: Option<(u64, u64)>,
+    /// Every record was read; the lanes are being (or were) built.
+    pub indexed: bool,
     /// Finished (analysis included).
     pub done: bool,
     /// Why the analysis could not run, if it could not.
@@ -304,6 +308,7 @@ impl Indexer<'_> {
             sh.first_ts = first;
             sh.last_ts = last;
         }
+        self.state.lock().indexed = true;
         let result = match (ingest, compiled.as_ref()) {
             (Some(g), Some(c)) => {
                 let mut o = self.opts.clone();
@@ -311,9 +316,15 @@ impl Indexer<'_> {
                     o.comms.entry(*pid).or_insert_with(|| comm.clone());
                 }
                 let ingested = g.finish();
+                // The lanes first: they cost one per-CPU replay, while the
+                // cross-CPU checks of the analysis may take longer.
+                let timeline = Arc::new(Timeline::for_analysis(&ingested, c, &o));
+                self.state.lock().timeline = Some(Arc::clone(&timeline));
                 let analysis = analyze_ingested(&ingested, c, &o);
-                let timeline = Timeline::for_analysis(&ingested, c, &o);
-                Ok(Arc::new(Analysed { analysis, timeline }))
+                Ok(Arc::new(Analysed {
+                    analysis,
+                    timeline: Arc::unwrap_or_clone(timeline),
+                }))
             }
             _ => Err(profile.err().map_or_else(String::new, |e| e.to_string())),
         };
@@ -422,9 +433,15 @@ impl<'t> Browser<'t> {
         IndexProgress {
             records: self.state.records.load(Ordering::Relaxed),
             span: sh.first_ts.map(|f| (f, sh.last_ts.max(f))),
+            indexed: sh.indexed,
             done: sh.done,
             error: sh.error.clone(),
         }
+    }
+
+    /// The lanes, once every record was read (before the analysis ends).
+    pub fn timeline(&self) -> Option<Arc<Timeline>> {
+        self.state.lock().timeline.clone()
     }
 
     /// The analysis and timeline, once the indexer is done.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::browse::{Analysed, Browser, Line, Target};
 use crate::finding::Finding;
 use crate::model::{DeferKind, EventRef};
-use crate::timeline::{Lane, MarkKind, MmProvenance};
+use crate::timeline::{Lane, MarkKind, MmProvenance, Timeline};
 
 /// Results of look-ups kept for the next frames.
 const CACHE: usize = 4;
@@ -29,6 +29,7 @@ pub struct BrowserView<'t> {
     browser: Browser<'t>,
     title: String,
     analysed: Option<Arc<Analysed>>,
+    timeline: Option<Arc<Timeline>>,
     findings: Vec<FindingView>,
     cache: Vec<(CacheKey, EventWindow)>,
 }
@@ -40,6 +41,7 @@ impl<'t> BrowserView<'t> {
             browser,
             title,
             analysed: None,
+            timeline: None,
             findings: Vec::new(),
             cache: Vec::new(),
         };
@@ -261,16 +263,15 @@ impl TraceView for BrowserView<'_> {
     }
 
     fn cpus(&self) -> Vec<CpuNo> {
-        self.analysed.as_ref().map_or_else(Vec::new, |a| {
-            a.timeline.lanes.iter().map(|l| CpuNo(l.cpu.0)).collect()
+        self.timeline.as_ref().map_or_else(Vec::new, |t| {
+            t.lanes.iter().map(|l| CpuNo(l.cpu.0)).collect()
         })
     }
 
     fn lanes(&self, cpus: &[CpuNo], from: Ts, to: Ts, columns: u16) -> Vec<LaneView> {
-        let Some(a) = &self.analysed else {
+        let Some(tl) = &self.timeline else {
             return Vec::new();
         };
-        let tl = &a.timeline;
         let comm = |p: i32| tl.comm(p).map(str::to_string);
         cpus.iter()
             .filter_map(|c| tl.lane(mmrace_parsers::types::Cpu(c.0)))
@@ -317,6 +318,7 @@ impl TraceView for BrowserView<'_> {
             fraction: None,
             message: match (&p.error, p.span) {
                 (Some(e), _) => e.clone(),
+                (None, _) if p.indexed && !p.done => "all read; analysing".into(),
                 (None, Some((a, b))) if !p.done => {
                     format!("at +{:.3}s", (b - a) as f64 / 1e9)
                 }
@@ -329,15 +331,18 @@ impl TraceView for BrowserView<'_> {
         if self.analysed.is_some() {
             return false;
         }
-        match self.browser.analysed() {
-            Some(a) => {
-                self.findings = a.analysis.findings.iter().map(finding_view).collect();
-                self.analysed = Some(a);
-                self.cache.clear();
-                true
-            }
-            None => false,
+        let mut changed = false;
+        if self.timeline.is_none() {
+            self.timeline = self.browser.timeline();
+            changed = self.timeline.is_some();
         }
+        if let Some(a) = self.browser.analysed() {
+            self.findings = a.analysis.findings.iter().map(finding_view).collect();
+            self.analysed = Some(a);
+            self.cache.clear();
+            changed = true;
+        }
+        changed
     }
 
     fn search(

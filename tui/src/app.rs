@@ -281,8 +281,10 @@ pub struct App {
     pub quit: bool,
     /// Pane areas of the last frame.
     pub areas: Areas,
-    /// Whether the initial viewport was set from a known span.
+    /// Whether the initial viewport was set from the final span.
     pub span_known: bool,
+    /// The viewport the app set by itself (not the user).
+    pub auto_view: Option<(Ts, u64)>,
 }
 
 impl App {
@@ -306,6 +308,7 @@ impl App {
             quit: false,
             areas: Areas::default(),
             span_known: false,
+            auto_view: None,
         };
         a.sync(view);
         a
@@ -314,12 +317,18 @@ impl App {
     /// Takes in what the view learnt since the last frame (span, findings).
     pub fn sync(&mut self, view: &dyn TraceView) {
         let (s, e) = view.span();
-        if !self.span_known && e > s {
+        // Show the whole trace until its span is final (lanes known), unless
+        // the user moved the viewport since.
+        let untouched = self.auto_view == Some((self.from, self.width));
+        if !self.span_known && e > s && (self.auto_view.is_none() || untouched) {
             self.from = s;
             self.width = (e.0 - s.0).max(MIN_WIDTH);
-            self.anchor = Anchor::Time(s);
-            self.cursor = s;
-            self.span_known = view.progress().done;
+            self.auto_view = Some((self.from, self.width));
+            if self.anchor == Anchor::Time(Ts(0)) {
+                self.anchor = Anchor::Time(s);
+                self.cursor = s;
+            }
+            self.span_known = view.progress().done || !view.cpus().is_empty();
         }
         if self.finding.is_none() && !view.findings().is_empty() {
             self.finding = Some(0);

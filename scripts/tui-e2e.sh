@@ -85,10 +85,10 @@ screen | grep -qF ">*a-100" || fail "event cursor not on the cause chain's first
 
 # 3. ? shows the help generated from the key map; Esc closes it.
 t send-keys -t e2e '?'
-wait_for "Help (? or Esc closes)"
+wait_for "Help (? or Esc closes"
 screen | grep -qF "next finding" || fail "help lacks the n binding"
 t send-keys -t e2e Escape
-wait_gone "Help (? or Esc closes)"
+wait_gone "Help (? or Esc closes"
 
 # 4. q exits 0 and the terminal is restored.
 t send-keys -t e2e q

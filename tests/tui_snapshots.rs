@@ -87,6 +87,18 @@ fn help_80x24() {
 }
 
 #[test]
+fn help_80x24_scrolled_to_the_end() {
+    let mut keys = vec![KeyCode::Char('?')];
+    keys.extend([KeyCode::Char('j'); 12]);
+    let (s, _) = screen(Scenario::A, 80, 24, &keys, true);
+    assert!(
+        s.contains("cause chain"),
+        "the last help line can be reached: {s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
 fn help_160x48() {
     let (s, _) = screen(Scenario::A, 160, 48, &[KeyCode::Char('?')], true);
     insta::assert_snapshot!(s);

@@ -285,6 +285,8 @@ pub struct App {
     pub span_known: bool,
     /// The viewport the app set by itself (not the user).
     pub auto_view: Option<(Ts, u64)>,
+    /// First help line shown (j/k scroll the help on small terminals).
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -309,6 +311,7 @@ impl App {
             areas: Areas::default(),
             span_known: false,
             auto_view: None,
+            help_scroll: 0,
         };
         a.sync(view);
         a
@@ -381,8 +384,14 @@ impl App {
                 return;
             }
             Mode::Help => {
-                if let Some(Action::Help | Action::Escape | Action::Quit) = action_for(&key) {
-                    self.mode = Mode::Normal;
+                match action_for(&key) {
+                    Some(Action::Help | Action::Escape | Action::Quit) => {
+                        self.mode = Mode::Normal;
+                        self.help_scroll = 0;
+                    }
+                    Some(Action::Down) => self.help_scroll = self.help_scroll.saturating_add(1),
+                    Some(Action::Up) => self.help_scroll = self.help_scroll.saturating_sub(1),
+                    _ => {}
                 }
                 return;
             }

@@ -91,9 +91,10 @@ fn event_loop(
     let mut dirty = true;
     loop {
         if view.poll() {
-            app.sync(view);
             dirty = true;
         }
+        // Follows the span while the trace is read (a no-op once known).
+        app.sync(view);
         if dirty {
             terminal.draw(|f| ui::draw(f, app, view))?;
             dirty = false;

@@ -151,7 +151,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, view: &mut dyn TraceView) {
     draw_events(f, ev, app, view, &st);
     draw_status(f, status, app, view, &st);
     if app.mode == Mode::Help {
-        draw_help(f, area, &st);
+        draw_help(f, area, app.help_scroll, &st);
     }
 }
 
@@ -476,7 +476,12 @@ fn draw_lane(
             style = style.add_modifier(Modifier::DIM);
         }
         let n = usize::from(cb - ca + 1);
-        let mut text: Vec<char> = std::iter::once('|').chain(label.chars()).take(n).collect();
+        // A span too narrow for a label is only its fill.
+        let mut text: Vec<char> = if n >= 3 {
+            std::iter::once('|').chain(label.chars()).take(n).collect()
+        } else {
+            Vec::new()
+        };
         while text.len() < n {
             text.push(fill);
         }
@@ -541,9 +546,10 @@ fn draw_events(f: &mut Frame<'_>, r: Rect, app: &mut App, view: &mut dyn TraceVi
         f.render_widget(block, r);
         return;
     }
-    let before = rows / 2;
+    // Ask for a screenful on each side; show the cursor in the middle, or
+    // a full pane near either end of the trace.
     let at = app.anchor_pos(view);
-    let w = view.events_around(at, before, rows - before, &app.filter);
+    let w = view.events_around(at, rows, rows, &app.filter);
     if let (Anchor::Time(_), Some(l)) = (app.anchor, w.lines.get(w.focus)) {
         app.anchor = Anchor::Event(l.pos);
         app.cursor = l.pos.ts;
@@ -553,12 +559,16 @@ fn draw_events(f: &mut Frame<'_>, r: Rect, app: &mut App, view: &mut dyn TraceVi
         .and_then(|i| view.findings().get(i))
         .map(|x| x.chain.iter().map(|c| c.at.index.0).collect())
         .unwrap_or_default();
-    let start = w.focus.saturating_sub(before);
+    let start = w
+        .focus
+        .saturating_sub(rows / 2)
+        .min(w.lines.len().saturating_sub(rows));
     // Narrow terminals: drop the comm column's padding so the event text
     // shows (the line is otherwise as trace-cmd prints it).
     let narrow = r.width < 120;
     let items: Vec<ListItem<'_>> = w.lines[start.min(w.lines.len())..]
         .iter()
+        .take(rows)
         .map(|l| {
             let in_chain = chain.contains(&l.pos.index.0);
             let s = if in_chain { st.hl() } else { Style::default() };
@@ -654,7 +664,7 @@ pub fn help_lines() -> Vec<String> {
     v
 }
 
-fn draw_help(f: &mut Frame<'_>, area: Rect, st: &Styles) {
+fn draw_help(f: &mut Frame<'_>, area: Rect, scroll: u16, st: &Styles) {
     let lines = help_lines();
     let w = area.width.saturating_sub(4).min(100);
     let h = area.height.saturating_sub(2).min(lines.len() as u16 + 4);
@@ -669,7 +679,8 @@ fn draw_help(f: &mut Frame<'_>, area: Rect, st: &Styles) {
     f.render_widget(
         Paragraph::new(text)
             .wrap(Wrap { trim: false })
-            .block(st.block(" Help (? or Esc closes) ".into(), true)),
+            .scroll((scroll, 0))
+            .block(st.block(" Help (? or Esc closes, j/k scroll) ".into(), true)),
         r,
     );
 }

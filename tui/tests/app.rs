@@ -297,8 +297,16 @@ fn help_opens_and_closes_and_q_quits() {
     let mut app = App::new(&v, true);
     keys(&mut app, &mut v, "?");
     assert_eq!(app.mode, Mode::Help);
-    keys(&mut app, &mut v, "j");
-    assert_eq!(app.mode, Mode::Help, "keys do nothing under help");
+    keys(&mut app, &mut v, "jjk");
+    assert_eq!(app.mode, Mode::Help, "j/k scroll the help");
+    assert_eq!(app.help_scroll, 1);
+    assert_eq!(app.finding, Some(0), "and do nothing else");
+    keys(&mut app, &mut v, "n");
+    assert_eq!(
+        app.anchor,
+        Anchor::Time(Ts(1_000)),
+        "n does nothing under help"
+    );
     keys(&mut app, &mut v, "q");
     assert_eq!(app.mode, Mode::Normal);
     assert!(!app.quit, "q closes help first");

@@ -6,7 +6,7 @@
 # to its shaded window, `?` shows the help, `q` exits with 0 and the
 # terminal is restored (same `stty -g` settings as before, alternate screen
 # left, the shell prompt usable). A missing file exits 2 with the terminal
-# untouched.
+# untouched; a panic in the TUI (tui/examples/panicking_view.rs) restores it.
 #
 # Without tmux the check is skipped, except under CI (env CI set), where it
 # fails: .ci/run installs tmux.
@@ -23,7 +23,9 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 cargo build -q
+cargo build -q -p mmrace-tui --example panicking_view
 bin="$PWD/target/debug/mmrace"
+panicking="$PWD/target/debug/examples/panicking_view"
 tmp="$(mktemp -d)"
 sock="mmrace-e2e-$$"
 t() { tmux -L "$sock" "$@"; }
@@ -107,4 +109,16 @@ screen | grep -qF "missing.dat" || fail "no error message for a missing file"
 for _ in $(seq 50); do [ -s "$tmp/after2" ] && break; sleep 0.1; done
 cmp -s "$tmp/before" "$tmp/after2" || fail "terminal settings changed after an error"
 
-echo "tui-e2e: ok (finding listed, n, ?, q, terminal restored, error exit)"
+# 6. A panic in the TUI (a view that panics on the first key): the terminal
+#    is restored and the panic message is readable on the main screen.
+t send-keys -t e2e "clear; $panicking; echo TUI-EXIT=\$?; stty -g > $tmp/after3" Enter
+wait_for "event 0"
+[ "$(t display-message -p -t e2e '#{alternate_on}')" = 1 ] || fail "panicking view: not on the alternate screen"
+t send-keys -t e2e j
+wait_for "TUI-EXIT=101"
+screen | grep -qF "deliberate panic in the view" || fail "panic message not shown"
+[ "$(t display-message -p -t e2e '#{alternate_on}')" = 0 ] || fail "alternate screen not left after a panic"
+for _ in $(seq 50); do [ -s "$tmp/after3" ] && break; sleep 0.1; done
+cmp -s "$tmp/before" "$tmp/after3" || fail "terminal settings changed after a panic"
+
+echo "tui-e2e: ok (finding listed, n, ?, q, terminal restored after quit, error and panic)"

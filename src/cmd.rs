@@ -4,3 +4,5 @@ pub mod analyze;
 pub mod dump;
 pub mod meta;
 pub mod synth;
+#[cfg(feature = "tui")]
+pub mod tui;

@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod baseline;
 pub mod batch;
+pub mod browse;
 pub mod chunks;
 pub mod detect;
 pub mod dump;
@@ -30,5 +31,7 @@ pub mod replay;
 pub mod report;
 pub mod synth;
 pub mod timeline;
+#[cfg(feature = "tui")]
+pub mod tui_view;
 
 pub use mmrace_parsers as parsers;

@@ -33,6 +33,9 @@ enum Command {
     Dump(cmd::dump::DumpArgs),
     /// Write a race-model scenario (buggy or fixed) as a trace.dat.
     Synth(cmd::synth::SynthArgs),
+    /// Investigate findings interactively on per-CPU timelines.
+    #[cfg(feature = "tui")]
+    Tui(cmd::tui::TuiArgs),
     /// Print a shell completion script.
     Completions(cmd::meta::CompletionsArgs),
     /// Print the man page (roff).
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::analyze::run_demo(args),
         Command::Dump(args) => cmd::dump::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        #[cfg(feature = "tui")]
+        Command::Tui(args) => cmd::tui::run(args),
         Command::Completions(args) => cmd::meta::run_completions::<Cli>(args),
         Command::Man => cmd::meta::run_man::<Cli>(),
     }

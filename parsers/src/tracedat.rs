@@ -19,7 +19,7 @@ mod meta;
 mod time;
 pub mod writer;
 
-pub use cpu::{ChunkLoader, CpuRecords, Item, LostEvents};
+pub use cpu::{ChunkLoader, CpuRecords, Item, LostEvents, PagePos};
 pub use merge::{MergedItem, MergedRecords};
 pub use meta::{Buffer, Chunk, Compression, CpuData, TraceOptions};
 pub use time::{TSYNC_FLAG_INTERPOLATE, TimeAdjust, TimeShift, TsyncSample};

@@ -76,6 +76,17 @@ impl Item<'_> {
     }
 }
 
+/// The ring-buffer page a stream's current item is on, to come back to with
+/// [`CpuRecords::seek`] (an interactive viewer keeps a few of these instead
+/// of the records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PagePos {
+    /// Index of the compressed chunk holding the page (0 when uncompressed).
+    pub chunk: usize,
+    /// Offset of the page in its block (the CPU's data or the chunk).
+    pub page: usize,
+}
+
 #[derive(Debug, Clone)]
 enum Current {
     None,
@@ -276,6 +287,49 @@ impl<'t> CpuRecords<'t> {
         }
         self.advance();
         self.current()
+    }
+
+    /// The page of the current item: `None` before the first item, at the
+    /// end, or on an error.
+    pub fn page_pos(&self) -> Option<PagePos> {
+        match self.current {
+            Current::Record { .. } | Current::Lost { .. } => Some(PagePos {
+                chunk: if self.raw_block {
+                    0
+                } else {
+                    self.chunk_idx.saturating_sub(1)
+                },
+                page: self.page_start,
+            }),
+            Current::None | Current::Error(_) => None,
+        }
+    }
+
+    /// Restarts the stream at the start of the page `p` (from
+    /// [`CpuRecords::page_pos`] on a stream of the same CPU): the next item
+    /// is the page's first (its lost-events note, if it has one). A
+    /// compressed chunk is decompressed again (by the installed
+    /// [`ChunkLoader`], if any, which must then accept any index). A
+    /// position past the data ends the stream.
+    pub fn seek(&mut self, p: PagePos) {
+        self.current = Current::None;
+        self.finished = false;
+        self.in_page = false;
+        self.cut_pending = None;
+        self.started = false;
+        if !self.raw_block {
+            self.chunk_idx = p.chunk;
+            if !self.load_chunk() {
+                self.finished = true;
+                self.started = true;
+                return;
+            }
+            if matches!(self.current, Current::Error(_)) {
+                self.started = true;
+                return;
+            }
+        }
+        self.next_page = p.page;
     }
 
     /// Reads the rest of the stream and counts records, lost-event notes and

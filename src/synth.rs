@@ -16,6 +16,7 @@
 //! assert_eq!(&bytes[..10], b"\x17\x08\x44tracing");
 //! ```
 
+pub mod bulk;
 mod formats;
 mod scenario;
 mod script;
@@ -33,6 +34,7 @@ use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
 use crate::analysis::TraceItem;
 use script::Script;
+pub use bulk::{BulkOptions, BulkStats, parse_size, write_bulk};
 pub use sim::{Expected, Op, SimConfig};
 
 /// A scenario of race-model.md §4.

@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod chunks;
 pub mod detect;
 pub mod dump;
+pub mod feed;
 pub mod finding;
 pub mod ingest;
 pub mod input;

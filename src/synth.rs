@@ -33,8 +33,8 @@ use mmrace_parsers::tracedat::writer::{
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
 use crate::analysis::TraceItem;
-use script::Script;
 pub use bulk::{BulkOptions, BulkStats, parse_size, write_bulk};
+use script::Script;
 pub use sim::{Expected, Op, SimConfig};
 
 /// A scenario of race-model.md §4.

@@ -136,7 +136,11 @@ const KINDS: [(Kind, &str, &str); 14] = [
     (Kind::PageFault, "exceptions", "page_fault_user"),
     (Kind::Tlb, "tlb", "tlb_flush"),
     (Kind::LockStart, "mmap_lock", "mmap_lock_start_locking"),
-    (Kind::LockAcquired, "mmap_lock", "mmap_lock_acquire_returned"),
+    (
+        Kind::LockAcquired,
+        "mmap_lock",
+        "mmap_lock_acquire_returned",
+    ),
     (Kind::LockReleased, "mmap_lock", "mmap_lock_released"),
     (Kind::Fork, "sched", "sched_process_fork"),
     (Kind::Exec, "sched", "sched_process_exec"),
@@ -248,17 +252,70 @@ struct CpuSim {
 
 /// One record to emit: the CPU, and the payload fields.
 enum Ev<'a> {
-    SysExit { pid: i32, nr: u64, ret: u64 },
-    Switch { prev: (i32, &'a str, i32, u64), next: (i32, &'a str, i32), prev_mm: u64, next_mm: u64 },
-    Wakeup { pid: i32, comm: &'a str, prio: i32, target: u32, waker: i32 },
-    PageFault { pid: i32, addr: u64, ip: u64, err: u64 },
-    Tlb { pid: i32, reason: u64, pages: u64 },
-    Lock { kind: Kind, pid: i32, mm: u64, write: bool },
-    Fork { pid: i32, comm: &'a str, child: i32 },
-    Exec { pid: i32, file: &'a str },
-    Exit { pid: i32, comm: &'a str, prio: i32, group_dead: bool },
-    Migrate { pid: i32, comm: &'a str, prio: i32, from: u32, to: u32, by: i32 },
-    Flush { pid: i32, mm: u64, start: u64, end: u64 },
+    SysExit {
+        pid: i32,
+        nr: u64,
+        ret: u64,
+    },
+    Switch {
+        prev: (i32, &'a str, i32, u64),
+        next: (i32, &'a str, i32),
+        prev_mm: u64,
+        next_mm: u64,
+    },
+    Wakeup {
+        pid: i32,
+        comm: &'a str,
+        prio: i32,
+        target: u32,
+        waker: i32,
+    },
+    PageFault {
+        pid: i32,
+        addr: u64,
+        ip: u64,
+        err: u64,
+    },
+    Tlb {
+        pid: i32,
+        reason: u64,
+        pages: u64,
+    },
+    Lock {
+        kind: Kind,
+        pid: i32,
+        mm: u64,
+        write: bool,
+    },
+    Fork {
+        pid: i32,
+        comm: &'a str,
+        child: i32,
+    },
+    Exec {
+        pid: i32,
+        file: &'a str,
+    },
+    Exit {
+        pid: i32,
+        comm: &'a str,
+        prio: i32,
+        group_dead: bool,
+    },
+    Migrate {
+        pid: i32,
+        comm: &'a str,
+        prio: i32,
+        from: u32,
+        to: u32,
+        by: i32,
+    },
+    Flush {
+        pid: i32,
+        mm: u64,
+        start: u64,
+        end: u64,
+    },
 }
 
 impl Ev<'_> {
@@ -314,7 +371,13 @@ impl<W: Write + Seek> Sink<'_, W> {
                 .num("next_pid", next.0 as u64)
                 .num("next_prio", next.2 as u64)
                 .finish(),
-            Ev::Wakeup { pid, comm, prio, target, waker } => Payload::new(f, e, common_pid(waker))
+            Ev::Wakeup {
+                pid,
+                comm,
+                prio,
+                target,
+                waker,
+            } => Payload::new(f, e, common_pid(waker))
                 .str("comm", comm)
                 .num("pid", pid as u64)
                 .num("prio", prio as u64)
@@ -346,20 +409,37 @@ impl<W: Write + Seek> Sink<'_, W> {
                 .num("pid", pid as u64)
                 .num("old_pid", pid as u64)
                 .finish(),
-            Ev::Exit { pid, comm, prio, group_dead } => Payload::new(f, e, common_pid(pid))
+            Ev::Exit {
+                pid,
+                comm,
+                prio,
+                group_dead,
+            } => Payload::new(f, e, common_pid(pid))
                 .str("comm", comm)
                 .num("pid", pid as u64)
                 .num("prio", prio as u64)
                 .num("group_dead", u64::from(group_dead))
                 .finish(),
-            Ev::Migrate { pid, comm, prio, from, to, by } => Payload::new(f, e, common_pid(by))
+            Ev::Migrate {
+                pid,
+                comm,
+                prio,
+                from,
+                to,
+                by,
+            } => Payload::new(f, e, common_pid(by))
                 .str("comm", comm)
                 .num("pid", pid as u64)
                 .num("prio", prio as u64)
                 .num("orig_cpu", u64::from(from))
                 .num("dest_cpu", u64::from(to))
                 .finish(),
-            Ev::Flush { pid, mm, start, end } => Payload::new(f, e, common_pid(pid))
+            Ev::Flush {
+                pid,
+                mm,
+                start,
+                end,
+            } => Payload::new(f, e, common_pid(pid))
                 .num("mm", mm)
                 .num("start", start)
                 .num("end", end)
@@ -384,9 +464,20 @@ impl<W: Write + Seek> Sink<'_, W> {
     fn emit(&mut self, cpu: u32, ts: u64, ev: Ev<'_>) {
         let kind = ev.kind();
         self.emit_kind(cpu, ts, &ev, kind);
-        if let Ev::Switch { prev, next, prev_mm, next_mm } = ev {
+        if let Ev::Switch {
+            prev,
+            next,
+            prev_mm,
+            next_mm,
+        } = ev
+        {
             // The mmctx:switch probe on the sched_switch tracepoint.
-            let probe = ProbeSwitch { prev: prev.0, next: next.0, prev_mm, next_mm };
+            let probe = ProbeSwitch {
+                prev: prev.0,
+                next: next.0,
+                prev_mm,
+                next_mm,
+            };
             self.emit_probe(cpu, ts + 1, probe);
         }
     }
@@ -549,7 +640,16 @@ impl Sim {
                         let ts = self.ts(cpu);
                         let addr = 0x7f00_0000_0000 + (self.rng.below(1 << 20) << 12);
                         let ip = 0x5555_5555_0000 + self.rng.below(1 << 16);
-                        sink.emit(cpu, ts, Ev::PageFault { pid, addr, ip, err: 6 });
+                        sink.emit(
+                            cpu,
+                            ts,
+                            Ev::PageFault {
+                                pid,
+                                addr,
+                                ip,
+                                err: 6,
+                            },
+                        );
                     }
                     628..683 => self.mmap_call(sink, cpu, t),
                     683..800 => {
@@ -600,7 +700,11 @@ impl Sim {
             .collect();
         let r = self.rng.below(100);
         let next = if runnable.is_empty() || r < 12 {
-            if cur == Runner::Idle { Runner::Kworker } else { Runner::Idle }
+            if cur == Runner::Idle {
+                Runner::Kworker
+            } else {
+                Runner::Idle
+            }
         } else if r < 16 && cur != Runner::Kworker {
             Runner::Kworker
         } else {
@@ -652,15 +756,39 @@ impl Sim {
             // switch_mm_irqs_off loads the new mm (a full flush now and then).
             let ts = self.ts(cpu);
             let pages = if self.rng.below(8) == 0 { u64::MAX } else { 0 };
-            sink.emit(cpu, ts, Ev::Tlb { pid: next_pid, reason: 0, pages });
+            sink.emit(
+                cpu,
+                ts,
+                Ev::Tlb {
+                    pid: next_pid,
+                    reason: 0,
+                    pages,
+                },
+            );
             self.cpus[c].loaded = next_mm;
         }
     }
 
-    fn lock<W: Write + Seek>(&mut self, sink: &mut Sink<'_, W>, cpu: u32, pid: i32, mm: u64, write: bool) {
+    fn lock<W: Write + Seek>(
+        &mut self,
+        sink: &mut Sink<'_, W>,
+        cpu: u32,
+        pid: i32,
+        mm: u64,
+        write: bool,
+    ) {
         for kind in [Kind::LockStart, Kind::LockAcquired, Kind::LockReleased] {
             let ts = self.ts(cpu);
-            sink.emit(cpu, ts, Ev::Lock { kind, pid, mm, write });
+            sink.emit(
+                cpu,
+                ts,
+                Ev::Lock {
+                    kind,
+                    pid,
+                    mm,
+                    write,
+                },
+            );
         }
     }
 
@@ -675,7 +803,16 @@ impl Sim {
         if write && self.rng.below(3) != 0 {
             let start = 0x7f00_0000_0000 + (self.rng.below(1 << 20) << 12);
             let ts = self.ts(cpu);
-            sink.emit(cpu, ts, Ev::Flush { pid, mm, start, end: start + 0x4000 });
+            sink.emit(
+                cpu,
+                ts,
+                Ev::Flush {
+                    pid,
+                    mm,
+                    start,
+                    end: start + 0x4000,
+                },
+            );
             let targets: Vec<u32> = (0..self.cpus.len() as u32)
                 .filter(|&o| {
                     let oc = &self.cpus[o as usize];
@@ -685,18 +822,50 @@ impl Sim {
             let pages = 4;
             if !targets.is_empty() {
                 let ts = self.ts(cpu);
-                sink.emit(cpu, ts, Ev::Tlb { pid, reason: 4, pages });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Tlb {
+                        pid,
+                        reason: 4,
+                        pages,
+                    },
+                );
                 for o in targets {
                     let ts = self.ts(o);
                     let opid = self.runner_info(self.cpus[o as usize].cur, o).0;
-                    sink.emit(o, ts, Ev::Tlb { pid: opid, reason: 1, pages });
+                    sink.emit(
+                        o,
+                        ts,
+                        Ev::Tlb {
+                            pid: opid,
+                            reason: 1,
+                            pages,
+                        },
+                    );
                 }
             }
             let ts = self.ts(cpu);
-            sink.emit(cpu, ts, Ev::Tlb { pid, reason: 3, pages });
+            sink.emit(
+                cpu,
+                ts,
+                Ev::Tlb {
+                    pid,
+                    reason: 3,
+                    pages,
+                },
+            );
         }
         let ts = self.ts(cpu);
-        sink.emit(cpu, ts, Ev::SysExit { pid, nr: 10, ret: 0 });
+        sink.emit(
+            cpu,
+            ts,
+            Ev::SysExit {
+                pid,
+                nr: 10,
+                ret: 0,
+            },
+        );
     }
 
     fn live(&self) -> usize {
@@ -714,7 +883,15 @@ impl Sim {
                 let to = self.rng.below(self.cpus.len() as u64) as u32;
                 let ts = self.ts(cpu);
                 let comm = self.procs[p].comm.clone();
-                sink.emit(cpu, ts, Ev::Fork { pid, comm: &comm, child });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Fork {
+                        pid,
+                        comm: &comm,
+                        child,
+                    },
+                );
                 let th = Thread {
                     pid: child,
                     proc_: p,
@@ -729,30 +906,97 @@ impl Sim {
                 }
                 self.procs[p].live += 1;
                 let ts = self.ts(cpu);
-                sink.emit(cpu, ts, Ev::SysExit { pid, nr: 56, ret: child as u64 });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::SysExit {
+                        pid,
+                        nr: 56,
+                        ret: child as u64,
+                    },
+                );
             }
             1 if self.live() > MIN_THREADS && self.procs[p].live > 1 => {
                 let ts = self.ts(cpu);
                 let comm = self.procs[p].comm.clone();
                 let prio = self.threads[t].prio;
-                sink.emit(cpu, ts, Ev::Exit { pid, comm: &comm, prio, group_dead: false });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Exit {
+                        pid,
+                        comm: &comm,
+                        prio,
+                        group_dead: false,
+                    },
+                );
                 self.threads[t].alive = false;
                 self.procs[p].live -= 1;
                 self.switch_to(sink, cpu, Runner::Idle, 0x10);
             }
             2 if self.procs[p].live == 1 => {
-                // exec: a new mm, loaded at once (not after a switch).
-                let ts = self.ts(cpu);
-                sink.emit(cpu, ts, Ev::Exec { pid, file: "/usr/bin/worker" });
+                // exec: exec_mmap() read-locks the old mm and loads the new
+                // one (not after a switch), then the exec tracepoint.
+                let old = self.procs[p].mm;
                 let mm = self.next_mm;
                 self.next_mm += 0x1_0000;
-                self.procs[p].mm = mm;
+                for kind in [Kind::LockStart, Kind::LockAcquired] {
+                    let ts = self.ts(cpu);
+                    sink.emit(
+                        cpu,
+                        ts,
+                        Ev::Lock {
+                            kind,
+                            pid,
+                            mm: old,
+                            write: false,
+                        },
+                    );
+                }
                 let ts = self.ts(cpu);
-                sink.emit(cpu, ts, Ev::Tlb { pid, reason: 0, pages: u64::MAX });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Tlb {
+                        pid,
+                        reason: 0,
+                        pages: u64::MAX,
+                    },
+                );
+                self.procs[p].mm = mm;
                 self.cpus[cpu as usize].loaded = mm;
+                let ts = self.ts(cpu);
+                let kind = Kind::LockReleased;
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Lock {
+                        kind,
+                        pid,
+                        mm: old,
+                        write: false,
+                    },
+                );
+                let ts = self.ts(cpu);
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::Exec {
+                        pid,
+                        file: "/usr/bin/worker",
+                    },
+                );
                 self.lock(sink, cpu, pid, mm, true);
                 let ts = self.ts(cpu);
-                sink.emit(cpu, ts, Ev::SysExit { pid, nr: 59, ret: 0 });
+                sink.emit(
+                    cpu,
+                    ts,
+                    Ev::SysExit {
+                        pid,
+                        nr: 59,
+                        ret: 0,
+                    },
+                );
             }
             _ => {
                 // Migrate a thread that is not running to another CPU.
@@ -768,7 +1012,15 @@ impl Sim {
                     .collect();
                 if cand.is_empty() || n < 2 {
                     let ts = self.ts(cpu);
-                    sink.emit(cpu, ts, Ev::SysExit { pid, nr: 24, ret: 0 });
+                    sink.emit(
+                        cpu,
+                        ts,
+                        Ev::SysExit {
+                            pid,
+                            nr: 24,
+                            ret: 0,
+                        },
+                    );
                     return;
                 }
                 let m = cand[self.rng.below(cand.len() as u64) as usize];
@@ -971,7 +1223,11 @@ mod tests {
             let (a, info) = analyze_with_info(&t, None, &AnalyzeOptions::default()).unwrap();
             assert_eq!(a.profile, "x86_64");
             assert_eq!(info.events, stats.events);
-            assert!(a.findings.is_empty(), "{:#?}", &a.findings[..a.findings.len().min(3)]);
+            assert!(
+                a.findings.is_empty(),
+                "{:#?}",
+                &a.findings[..a.findings.len().min(3)]
+            );
             assert!(a.stats.roles.len() >= 6, "{:?}", a.stats.roles);
         }
     }

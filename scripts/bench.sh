@@ -58,7 +58,7 @@ done
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# kernel $(uname -r), $(free -g | awk '/Mem:/{print $2}') GiB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# analysis: $ANALYZE_NAME; $(trace-cmd --version 2>/dev/null | head -1 || echo 'trace-cmd missing')"
+echo "# analysis: $ANALYZE_NAME; trace-cmd $({ trace-cmd --version 2>&1 || true; } | grep -om1 "[0-9][0-9.]*" || echo missing)"
 echo "# runs: $RUNS (trace-cmd $TC_RUNS); times are medians"
 
 python3 - "$DIR" "$RUNS" "$TC_RUNS" "$FLAT" "${ANALYZE[@]}" <<'PY'

@@ -1241,4 +1241,48 @@ mod tests {
         p.seed = 2;
         assert_ne!(bulk(&o).0, bulk(&p).0);
     }
+
+    /// trace-cmd reads the bulk traces (both byte orders, v6 and v7 + zstd)
+    /// with every event parsed and every record counted.
+    #[test]
+    fn trace_cmd_reads_bulk_traces() {
+        if std::process::Command::new("trace-cmd")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but trace-cmd is not installed"
+            );
+            eprintln!("trace-cmd not installed: skipped (set CI to make this fail)");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("mmrace-bulk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (endian, version, comp) in [
+            (Endian::Big, 6, SynthCompression::None),
+            (Endian::Little, 7, SynthCompression::Zstd),
+        ] {
+            let mut o = BulkOptions::new(1 << 20);
+            o.endian = endian;
+            o.file_version = version;
+            o.compression = comp;
+            let (bytes, stats) = bulk(&o);
+            let path = dir.join(format!("{endian:?}-{version}.dat"));
+            std::fs::write(&path, &bytes).unwrap();
+            let r = std::process::Command::new("trace-cmd")
+                .arg("report")
+                .arg("-i")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+            let text = String::from_utf8_lossy(&r.stdout);
+            assert!(!text.contains("FAILED TO PARSE"));
+            let lines = text.lines().filter(|l| l.contains(": ")).count() as u64;
+            assert_eq!(lines, stats.events, "{endian:?} v{version}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 
 use mmrace_parsers::Endian;
 use mmrace_parsers::format::EventFormat;
-use mmrace_parsers::tracedat::{Item, MergedRecords, TraceDat};
+use mmrace_parsers::tracedat::TraceDat;
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 use serde::Serialize;
 
 use crate::detect::{Coverage, apply_quality_gate, coverage};
+use crate::feed::Fed;
 use crate::finding::Finding;
 use crate::ingest::{Ingest, IngestedTrace};
 use crate::model::RoleKind;
@@ -285,44 +286,41 @@ pub fn analyze_with_info(
             s
         })
         .collect();
-    let mut merged = MergedRecords::new(streams);
     let mut errors = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut last_ts: Option<u64> = None;
     let mut lost: BTreeMap<(usize, Cpu), LostInfo> = BTreeMap::new();
     // Per CPU: records, first and last timestamp.
     let mut per_cpu: BTreeMap<Cpu, (u64, u64, u64)> = BTreeMap::new();
-    while let Some(item) = merged.next_item() {
-        match item {
-            Ok(Item::Record(r)) => {
-                first_ts.get_or_insert(r.ts.0);
-                last_ts = Some(last_ts.map_or(r.ts.0, |t| t.max(r.ts.0)));
-                let c = per_cpu.entry(r.cpu).or_insert((0, r.ts.0, r.ts.0));
-                c.0 += 1;
-                c.2 = c.2.max(r.ts.0);
-                ingest.push_record(r.ts, r.cpu, r.payload);
-            }
-            Ok(Item::Lost(l)) => {
-                let e = lost.entry((l.buffer, l.cpu)).or_insert_with(|| LostInfo {
-                    cpu: l.cpu,
-                    buffer: trace
-                        .buffers
-                        .get(l.buffer)
-                        .map_or_else(String::new, |b| b.name.clone()),
-                    pages: 0,
-                    events: 0,
-                    uncounted: false,
-                });
-                e.pages += 1;
-                match l.count {
-                    Some(n) => e.events = e.events.saturating_add(n),
-                    None => e.uncounted = true,
-                }
-                ingest.push_lost(l.cpu, l.ts, l.count);
-            }
-            Err(e) => errors.push(format!("trace data: {e}")),
+    crate::feed::feed(streams, &compiled, |item| match item {
+        Fed::Record { ts, cpu, roles } => {
+            first_ts.get_or_insert(ts.0);
+            last_ts = Some(last_ts.map_or(ts.0, |t| t.max(ts.0)));
+            let c = per_cpu.entry(cpu).or_insert((0, ts.0, ts.0));
+            c.0 += 1;
+            c.2 = c.2.max(ts.0);
+            ingest.push_roles(ts, cpu, roles);
         }
-    }
+        Fed::Lost(l) => {
+            let e = lost.entry((l.buffer, l.cpu)).or_insert_with(|| LostInfo {
+                cpu: l.cpu,
+                buffer: trace
+                    .buffers
+                    .get(l.buffer)
+                    .map_or_else(String::new, |b| b.name.clone()),
+                pages: 0,
+                events: 0,
+                uncounted: false,
+            });
+            e.pages += 1;
+            match l.count {
+                Some(n) => e.events = e.events.saturating_add(n),
+                None => e.uncounted = true,
+            }
+            ingest.push_lost(l.cpu, l.ts, l.count);
+        }
+        Fed::Error(e) => errors.push(format!("trace data: {e}")),
+    });
     // A CPU whose ring buffer overran lost its oldest events: everything
     // before its first record is unknown on it (INV-7).
     // Instances' statistics follow the top buffer's: sum them per CPU.

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 use serde::Serialize;
 
-use crate::model::{Event, EventIndex, EventRef, RoleKind};
+use crate::model::{Event, EventIndex, EventRef, Role, RoleKind};
 use crate::profile::CompiledProfile;
 
 /// Records from CPUs numbered at or above this are counted but not analysed.
@@ -168,6 +168,32 @@ impl<'p> Ingest<'p> {
                 role,
             });
         });
+    }
+
+    /// Pushes the next record of the merged stream already classified (see
+    /// [`crate::feed`]): the same as [`Ingest::push_record`] with the roles
+    /// the profile gave for its payload.
+    #[inline]
+    pub fn push_roles(&mut self, ts: Timestamp, cpu: Cpu, roles: &[(Pid, Role)]) {
+        let index = EventIndex(self.trace.records);
+        self.trace.records += 1;
+        self.trace.last_ts = self.trace.last_ts.max(ts);
+        if cpu.0 >= MAX_CPU {
+            self.trace.ignored_records += 1;
+            return;
+        }
+        let i = slot(&mut self.trace.cpus, &mut self.slots, cpu);
+        let at = EventRef { ts, index, cpu };
+        let c = &mut self.trace.cpus[i];
+        c.last_ts = Some(ts);
+        for &(common_pid, role) in roles {
+            self.trace.role_counts[role.kind().index()] += 1;
+            c.events.push(Event {
+                at,
+                common_pid,
+                role,
+            });
+        }
     }
 
     /// Reports that `cpu` lost events (`count` when known) before the record

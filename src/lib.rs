@@ -22,6 +22,7 @@ pub mod browse;
 pub mod chunks;
 pub mod detect;
 pub mod dump;
+pub mod feed;
 pub mod finding;
 pub mod ingest;
 pub mod input;

@@ -16,6 +16,7 @@
 //! assert_eq!(&bytes[..10], b"\x17\x08\x44tracing");
 //! ```
 
+pub mod bulk;
 mod formats;
 mod scenario;
 mod script;
@@ -32,6 +33,7 @@ use mmrace_parsers::tracedat::writer::{
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
 use crate::analysis::TraceItem;
+pub use bulk::{BulkOptions, BulkStats, parse_size, write_bulk};
 use script::Script;
 pub use sim::{Expected, Op, SimConfig};
 

@@ -1,7 +1,9 @@
 //! `mmrace synth`: writes a race-model scenario as a real trace.dat.
 
 use clap::{Args, ValueEnum};
-use mmrace::synth::{Scenario, SynthCompression, SynthOptions, Variant, write};
+use mmrace::synth::{
+    BulkOptions, Scenario, SynthCompression, SynthOptions, Variant, parse_size, write, write_bulk,
+};
 use mmrace_parsers::Endian;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -70,8 +72,15 @@ pub enum CompressionArg {
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Scenario (race-model.md §4).
-    #[arg(long, value_enum, ignore_case = true)]
-    scenario: ScenarioArg,
+    #[arg(long, value_enum, ignore_case = true, required_unless_present = "size")]
+    scenario: Option<ScenarioArg>,
+    /// Instead of a scenario: a big realistic x86_64 trace of this much CPU
+    /// data (`512MiB`, `1GiB`, `4G`), for benchmarks. Memory stays flat.
+    #[arg(long, value_parser = parse_size_arg, conflicts_with_all = ["scenario", "noise"])]
+    size: Option<u64>,
+    /// CPUs of a `--size` trace.
+    #[arg(long, default_value_t = 2, requires = "size", value_parser = clap::value_parser!(u32).range(1..=256))]
+    cpus: u32,
     /// Buggy or fixed protocol.
     #[arg(long, value_enum, default_value = "buggy")]
     variant: VariantArg,
@@ -95,10 +104,78 @@ pub struct SynthArgs {
     output: PathBuf,
 }
 
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    parse_size(s).ok_or_else(|| format!("{s:?} is not a size (e.g. 4096, 512MiB, 1GiB)"))
+}
+
+fn create(path: &std::path::Path) -> Result<std::fs::File, ExitCode> {
+    std::fs::File::create(path).map_err(|e| {
+        eprintln!("mmrace: {}: {e}", path.display());
+        ExitCode::from(2)
+    })
+}
+
+/// `mmrace synth --size`: a bulk trace, its mix on stderr.
+fn run_bulk(args: &SynthArgs, size: u64) -> ExitCode {
+    let mut o = BulkOptions::new(size);
+    o.cpus = args.cpus;
+    o.seed = args.seed;
+    o.endian = match args.endian {
+        EndianArg::Little => Endian::Little,
+        EndianArg::Big => Endian::Big,
+    };
+    o.file_version = args.file_version;
+    o.compression = match args.compression {
+        CompressionArg::None => SynthCompression::None,
+        CompressionArg::Zstd => SynthCompression::Zstd,
+    };
+    let file = match create(&args.output) {
+        Ok(f) => f,
+        Err(c) => return c,
+    };
+    let res = write_bulk(&o, BufWriter::with_capacity(1 << 20, file))
+        .map_err(|e| e.to_string())
+        .and_then(|(mut w, s)| w.flush().map(|_| s).map_err(|e| e.to_string()));
+    match res {
+        Ok(s) => {
+            eprintln!(
+                "mmrace: {}: {} events, {} MiB of CPU data",
+                args.output.display(),
+                s.events,
+                (s.pages * 4096) >> 20
+            );
+            for (k, n) in &s.per_event {
+                eprintln!(
+                    "  {:>6.2}%  {n:>10}  {k}",
+                    100.0 * *n as f64 / s.events.max(1) as f64
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mmrace: {}: {e}", args.output.display());
+            let _ = std::fs::remove_file(&args.output);
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Runs `mmrace synth`: 0 when the file was written, 2 on any error.
 pub fn run(args: SynthArgs) -> ExitCode {
+    if args.compression == CompressionArg::Zstd && args.file_version != 7 {
+        eprintln!("mmrace: --compression zstd needs --file-version 7");
+        return ExitCode::from(2);
+    }
+    let scenario = match (args.size, args.scenario) {
+        (Some(size), _) => return run_bulk(&args, size),
+        (None, Some(s)) => s,
+        (None, None) => {
+            eprintln!("mmrace: give --scenario or --size");
+            return ExitCode::from(2);
+        }
+    };
     let mut o = SynthOptions::new(
-        args.scenario.into(),
+        scenario.into(),
         match args.variant {
             VariantArg::Buggy => Variant::Buggy,
             VariantArg::Fixed => Variant::Fixed,

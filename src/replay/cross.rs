@@ -6,13 +6,109 @@
 //! so equal timestamps on two CPUs are ordered as the merged stream orders
 //! them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mmrace_parsers::types::{Cpu, Timestamp};
 
 use super::cpu::{Completion, CpuFacts, Seg, UserIv, sorted_chain};
 use crate::finding::{Cause, ChainLink, Finding, Interval, Invariant, SuspectReason, TaskRef};
 use crate::model::{EventRef, Mm};
+
+/// Per-CPU lookup tables over the facts, so that each flush request costs a
+/// few binary searches instead of a scan of every CPU's facts (the scans
+/// made the cross-CPU phase quadratic in the trace length). Every query
+/// gives exactly what the scan it replaces gave, ties included.
+struct CpuIndex {
+    /// Per mm: completion indices in `completions` order (start, done).
+    comps: HashMap<Mm, CompList>,
+    /// Per mm: the same for the completions flushing all CPUs.
+    comps_all: HashMap<Mm, CompList>,
+    /// Per mm: `done` of the completions, sorted.
+    done_by_mm: HashMap<Mm, Vec<EventRef>>,
+    /// `done` of every completion, sorted.
+    done: Vec<EventRef>,
+    /// Per mm: the loads with a flush, in stream order.
+    flushed_loads: HashMap<Mm, Vec<EventRef>>,
+    /// Per mm: indices of the user intervals in that mm, in order.
+    user: HashMap<Mm, Vec<usize>>,
+}
+
+/// Completions of one mm on one CPU, by start, with the suffix minimum of
+/// `done` (the first completion in order among equal ones).
+#[derive(Default)]
+struct CompList {
+    starts: Vec<EventRef>,
+    idx: Vec<usize>,
+    /// `suffix_min[k]`: the index (into `completions`) of the smallest
+    /// `done` among `idx[k..]`.
+    suffix_min: Vec<usize>,
+}
+
+impl CompList {
+    fn push(&mut self, start: EventRef, i: usize) {
+        self.starts.push(start);
+        self.idx.push(i);
+    }
+
+    fn seal(&mut self, comps: &[Completion]) {
+        let n = self.idx.len();
+        self.suffix_min = vec![0; n];
+        for k in (0..n).rev() {
+            let i = self.idx[k];
+            self.suffix_min[k] = match self.suffix_min.get(k + 1) {
+                Some(&j) if k + 1 < n && comps[j].done < comps[i].done => j,
+                _ => i,
+            };
+        }
+    }
+
+    /// The completion with the smallest `done` among those starting at or
+    /// after `at`.
+    fn first_done_from(&self, at: EventRef) -> Option<usize> {
+        let k = self.starts.partition_point(|s| *s < at);
+        self.suffix_min.get(k).copied()
+    }
+}
+
+impl CpuIndex {
+    fn build(f: &CpuFacts) -> CpuIndex {
+        let mut comps: HashMap<Mm, CompList> = HashMap::new();
+        let mut comps_all: HashMap<Mm, CompList> = HashMap::new();
+        let mut done_by_mm: HashMap<Mm, Vec<EventRef>> = HashMap::new();
+        for (i, c) in f.completions.iter().enumerate() {
+            comps.entry(c.mm).or_default().push(c.start, i);
+            if c.all_cpus {
+                comps_all.entry(c.mm).or_default().push(c.start, i);
+            }
+            done_by_mm.entry(c.mm).or_default().push(c.done);
+        }
+        for l in comps.values_mut().chain(comps_all.values_mut()) {
+            l.seal(&f.completions);
+        }
+        done_by_mm.values_mut().for_each(|v| v.sort_unstable());
+        let mut done: Vec<EventRef> = f.completions.iter().map(|c| c.done).collect();
+        done.sort_unstable();
+        let mut flushed_loads: HashMap<Mm, Vec<EventRef>> = HashMap::new();
+        for l in f.loads.iter().filter(|l| l.flushed == Some(true)) {
+            flushed_loads.entry(l.mm).or_default().push(l.at);
+        }
+        flushed_loads.values_mut().for_each(|v| v.sort());
+        let mut user: HashMap<Mm, Vec<usize>> = HashMap::new();
+        for (i, u) in f.user.iter().enumerate() {
+            if let Some(m) = u.mm {
+                user.entry(m).or_default().push(i);
+            }
+        }
+        CpuIndex {
+            comps,
+            comps_all,
+            done_by_mm,
+            done,
+            flushed_loads,
+            user,
+        }
+    }
+}
 
 /// Runs all cross-CPU checks; returns the new findings (and updates INV-1
 /// causes in `cpus`).
@@ -24,8 +120,9 @@ pub(crate) fn check(
     let mut out = Vec::new();
     mm_flag_consumed(cpus, &mut out);
     let cpus: &[CpuFacts] = cpus;
-    flush_obligations(cpus, trace_end, comm, &mut out);
-    lazy_attach(cpus, trace_end, comm, &mut out);
+    let index: Vec<CpuIndex> = cpus.iter().map(CpuIndex::build).collect();
+    flush_obligations(cpus, &index, trace_end, comm, &mut out);
+    lazy_attach(cpus, &index, trace_end, comm, &mut out);
     lost_lazy_flush(cpus, comm, &mut out);
     out
 }
@@ -39,18 +136,26 @@ fn before(a: EventRef, b: Option<EventRef>) -> bool {
     b.is_none_or(|b| a < b)
 }
 
-/// User intervals of `f` in `mm` clipped to [from, to).
+/// User intervals of `f` in `mm` clipped to [from, to), in order.
 fn exposure(
     f: &CpuFacts,
+    ix: &CpuIndex,
     mm: Mm,
     from: EventRef,
     to: Option<EventRef>,
     trace_end: Timestamp,
 ) -> Vec<(Interval, UserIv)> {
     let mut v = Vec::new();
-    for u in &f.user {
-        if u.mm != Some(mm) {
-            continue;
+    let Some(list) = ix.user.get(&mm) else {
+        return v;
+    };
+    // A CPU's user intervals follow each other without overlap, so those
+    // ending at or before `from` come first and are empty once clipped.
+    let first = list.partition_point(|&i| f.user[i].end.is_some_and(|e| e <= from));
+    for &i in &list[first..] {
+        let u = &f.user[i];
+        if to.is_some_and(|t| u.start >= t) {
+            break; // this and every later one starts at or after `to`
         }
         let start = u.start.max(from);
         let end = match (u.end, to) {
@@ -159,31 +264,43 @@ fn mm_flag_consumed(cpus: &mut [CpuFacts], out: &mut Vec<Finding>) {
 /// waits for: its flush cannot end before), false for a flushing mm load.
 fn discharge(
     cpus: &[CpuFacts],
+    index: &[CpuIndex],
     target: &CpuFacts,
+    tix: &CpuIndex,
     mm: Mm,
     at: EventRef,
 ) -> Option<(EventRef, String, bool)> {
     let mut best: Option<(EventRef, String, bool)> = None;
-    let mut offer = |e: EventRef, what: String, completion: bool| {
+    let mut offer = |e: EventRef, what: &dyn Fn() -> String, completion: bool| {
         if best.as_ref().is_none_or(|(b, _, _)| e < *b) {
-            best = Some((e, what, completion));
+            best = Some((e, what(), completion));
         }
     };
-    for f in cpus {
-        for c in &f.completions {
-            if c.mm == mm && c.start >= at && (c.all_cpus || f.cpu == target.cpu) {
-                let what = if c.all_cpus {
+    for (f, ix) in cpus.iter().zip(index) {
+        // On the target every completion of mm counts, elsewhere only the
+        // ones flushing all CPUs; the first of the smallest `done` wins, as
+        // the scan in completion order gave.
+        let list = if f.cpu == target.cpu {
+            ix.comps.get(&mm)
+        } else {
+            ix.comps_all.get(&mm)
+        };
+        if let Some(i) = list.and_then(|l| l.first_done_from(at)) {
+            let c = &f.completions[i];
+            let what = || {
+                if c.all_cpus {
                     format!("tlb-flush-completed {mm} on all cpus (by cpu {})", f.cpu)
                 } else {
                     format!("tlb-flush-completed {mm} on cpu {}", f.cpu)
-                };
-                offer(c.done, what, true);
-            }
+                }
+            };
+            offer(c.done, &what, true);
         }
     }
-    for l in &target.loads {
-        if l.mm == mm && l.at >= at && l.flushed == Some(true) {
-            offer(l.at, format!("mm-loaded {mm} with flush"), false);
+    if let Some(loads) = tix.flushed_loads.get(&mm) {
+        let k = loads.partition_point(|l| *l < at);
+        if let Some(&l) = loads.get(k) {
+            offer(l, &|| format!("mm-loaded {mm} with flush"), false);
         }
     }
     best
@@ -192,6 +309,7 @@ fn discharge(
 /// INV-2: return to user in mm while a flush of mm is owed on that CPU.
 fn flush_obligations(
     cpus: &[CpuFacts],
+    index: &[CpuIndex],
     trace_end: Timestamp,
     comm: &dyn Fn(mmrace_parsers::Pid) -> Option<String>,
     out: &mut Vec<Finding>,
@@ -204,13 +322,13 @@ fn flush_obligations(
     let mut open: BTreeMap<(Cpu, Mm), Option<EventRef>> = BTreeMap::new();
     for (at, mm, ii) in reqs {
         let init = &cpus[ii];
-        let done: Option<&Completion> = init
-            .completions
-            .iter()
-            .filter(|c| c.mm == mm && c.done >= at)
-            .min_by_key(|c| c.done);
-        let t_done = done.map_or(at, |c| c.done);
-        for c in cpus.iter().filter(|c| c.cpu != init.cpu) {
+        // The initiator's first completion of mm done at or after the request.
+        let done: Option<EventRef> = index[ii].done_by_mm.get(&mm).and_then(|v| {
+            let k = v.partition_point(|d| *d < at);
+            v.get(k).copied()
+        });
+        let t_done = done.unwrap_or(at);
+        for (c, cix) in cpus.iter().zip(index).filter(|(c, _)| c.cpu != init.cpu) {
             let Some(seg) = seg_at(c, at) else { continue };
             let target = (seg.hw == Some(mm) && !seg.lazy) || seg.switching_to == Some(mm);
             if !target {
@@ -221,7 +339,7 @@ fn flush_obligations(
             {
                 continue; // still owed from an earlier request
             }
-            let dis = discharge(cpus, c, mm, at);
+            let dis = discharge(cpus, index, c, cix, mm, at);
             open.insert((c.cpu, mm), dis.as_ref().map(|d| d.0));
             // The initiator's flush ends after its own completion and, when
             // the target was flushed by a completion (the IPI, a broadcast),
@@ -232,16 +350,10 @@ fn flush_obligations(
             }
             // A flush IPI handled on the target (a completion there, for
             // whatever mm it had loaded) is one the initiator waited for.
-            if let Some(h) = c
-                .completions
-                .iter()
-                .map(|x| x.done)
-                .filter(|d| *d > at)
-                .min()
-            {
+            if let Some(&h) = cix.done.get(cix.done.partition_point(|d| *d <= at)) {
                 from = from.max(h);
             }
-            let exp = exposure(c, mm, from, dis.as_ref().map(|d| d.0), trace_end);
+            let exp = exposure(c, cix, mm, from, dis.as_ref().map(|d| d.0), trace_end);
             let Some((_, first)) = exp.first() else {
                 continue;
             };
@@ -281,7 +393,7 @@ fn flush_obligations(
             }
             if let Some(d) = done {
                 chain.push(ChainLink {
-                    at: d.done,
+                    at: d,
                     what: format!("initiator's flush of {mm} done"),
                 });
             }
@@ -304,13 +416,14 @@ fn flush_obligations(
 /// INV-2b: another CPU attaches the mm inside a lazy PTE update window.
 fn lazy_attach(
     cpus: &[CpuFacts],
+    index: &[CpuIndex],
     trace_end: Timestamp,
     comm: &dyn Fn(mmrace_parsers::Pid) -> Option<String>,
     out: &mut Vec<Finding>,
 ) {
     for upd in cpus {
         for w in upd.pte.iter().filter(|w| w.lazy) {
-            for c in cpus.iter().filter(|c| c.cpu != upd.cpu) {
+            for (c, cix) in cpus.iter().zip(index).filter(|(c, _)| c.cpu != upd.cpu) {
                 let Some(load) = c
                     .loads
                     .iter()
@@ -330,7 +443,7 @@ fn lazy_attach(
                 f.other_cpu = Some(upd.cpu);
                 f.expected_mm = Some(w.mm);
                 f.loaded_mm = Some(load.mm);
-                let exp = exposure(c, w.mm, load.at, w.end, trace_end);
+                let exp = exposure(c, cix, w.mm, load.at, w.end, trace_end);
                 let mut chain = vec![
                     ChainLink {
                         at: w.begin,

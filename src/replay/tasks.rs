@@ -83,7 +83,13 @@ impl TaskTable {
             mms.extend(m);
             comms.extend(c);
         }
-        mms.sort_unstable();
+        // The order is total (equal observations are identical), so the
+        // parallel sort gives the same table.
+        if parallel {
+            mms.par_sort_unstable();
+        } else {
+            mms.sort_unstable();
+        }
         mms.dedup();
         comms.sort_unstable_by_key(|(at, pid, _)| (*at, *pid));
         let mut names = extra.clone();

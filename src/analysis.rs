@@ -29,7 +29,7 @@ use crate::profile::{CompiledProfile, EventName, Profile, select_builtin};
 use crate::replay::{ReplayOptions, replay};
 
 mod perf;
-pub use perf::analyze_perf_with_info;
+pub use perf::{PerfObserver, analyze_perf_observed, analyze_perf_with_info};
 
 /// Options of an analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,18 +17,34 @@
 //! (earlier stream wins equal timestamps), so the indices are the
 //! analysis's [`crate::model::EventIndex`] values and `trace-cmd report`'s
 //! line order.
+//!
+//! A perf.data file ([`open_file`]) is indexed eagerly instead: perf
+//! writes its samples in rounds that must be sorted, so they cannot be
+//! re-decoded from a position. The indexer's one pass
+//! ([`analyze_perf_observed`]) renders the line of every tracepoint sample
+//! and keeps them in memory, publishing them as they come: about 230
+//! bytes a sample, some 2.5 times the file's size (the x86_64 fixture:
+//! 24 489 samples, 2.4 MB, 5.6 MB of lines), so a perf.data of several GB
+//! needs as much memory again. Indices count tracepoint samples in perf's
+//! order, as the analysis does; other samples and loss records are not
+//! shown.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use mmrace_parsers::perf::{PerfData, PerfRecord, Sample};
 use mmrace_parsers::report::{LineMode, ReportPrinter};
 use mmrace_parsers::tracedat::{CpuRecords, Item, LostEvents, PagePos, Record, TraceDat};
-use mmrace_parsers::types::{Cpu, Pid};
+use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
-use crate::analysis::{Analysis, AnalyzeOptions, analyze_ingested, choose_profile};
-use crate::ingest::Ingest;
-use crate::profile::Profile;
+use crate::analysis::{
+    Analysis, AnalyzeOptions, PerfObserver, analyze_ingested, analyze_perf_observed, choose_profile,
+};
+use crate::dump::PerfLines;
+use crate::ingest::{Ingest, IngestedTrace};
+use crate::input::FileKind;
+use crate::profile::{CompiledProfile, Profile};
 use crate::timeline::Timeline;
 
 /// Records between two checkpoints.
@@ -69,6 +85,15 @@ struct Shared {
     error: Option<String>,
     timeline: Option<Arc<Timeline>>,
     result: Option<Arc<Analysed>>,
+    /// A perf.data file's lines, in index order.
+    lines: Vec<Line>,
+}
+
+/// The file being browsed.
+#[derive(Debug, Clone, Copy)]
+enum Source<'t> {
+    TraceDat(&'t TraceDat<'t>),
+    PerfData(&'t PerfData<'t>),
 }
 
 /// What the index pass has done so far.
@@ -232,7 +257,7 @@ impl<'t> Merge<'t> {
 /// The background half: reads the whole trace once.
 #[derive(Debug)]
 pub struct Indexer<'t> {
-    trace: &'t TraceDat<'t>,
+    source: Source<'t>,
     profile: Option<Profile>,
     opts: AnalyzeOptions,
     state: Arc<IndexState>,
@@ -241,9 +266,13 @@ pub struct Indexer<'t> {
 impl Indexer<'_> {
     /// Reads the trace: checkpoints (published as they are made, so the
     /// browser can use them at once), then the analysis and the timeline.
-    /// Returns early when the browser cancels.
+    /// Returns early when the browser cancels. A perf.data file is read
+    /// the same way, its lines kept instead of checkpoints.
     pub fn run(self) {
-        let trace = self.trace;
+        let trace = match self.source {
+            Source::TraceDat(t) => t,
+            Source::PerfData(p) => return self.run_perf(p),
+        };
         let arch = self
             .opts
             .arch
@@ -337,6 +366,108 @@ impl Indexer<'_> {
     }
 }
 
+impl Indexer<'_> {
+    fn run_perf(self, perf: &PerfData<'_>) {
+        let mut pass = PerfPass {
+            state: &self.state,
+            lines: PerfLines::new(perf),
+            perf,
+            batch: Vec::new(),
+            buf: Vec::with_capacity(256),
+            span: None,
+            timeline: None,
+        };
+        let res = analyze_perf_observed(perf, self.profile.as_ref(), &self.opts, &mut pass);
+        pass.flush();
+        let timeline = pass.timeline.take();
+        let mut sh = self.state.lock();
+        match (res, timeline) {
+            (Ok((analysis, _)), Some(t)) => {
+                sh.result = Some(Arc::new(Analysed {
+                    analysis,
+                    timeline: Arc::unwrap_or_clone(t),
+                }));
+            }
+            (Err(e), _) => sh.error = Some(e.to_string()),
+            (Ok(_), None) => {}
+        }
+        sh.indexed = true;
+        sh.done = true;
+    }
+}
+
+/// The perf.data indexer's view of the analysis pass: renders the lines,
+/// then builds the lanes from the ingested trace.
+struct PerfPass<'s, 'p> {
+    state: &'s IndexState,
+    lines: PerfLines<'p>,
+    perf: &'p PerfData<'p>,
+    batch: Vec<Line>,
+    buf: Vec<u8>,
+    span: Option<(u64, u64)>,
+    timeline: Option<Arc<Timeline>>,
+}
+
+impl PerfPass<'_, '_> {
+    /// Publishes the lines rendered since the last call.
+    fn flush(&mut self) {
+        let mut sh = self.state.lock();
+        sh.lines.append(&mut self.batch);
+        if let Some((a, b)) = self.span {
+            sh.first_ts = Some(a);
+            sh.last_ts = b;
+        }
+        self.state
+            .records
+            .store(sh.lines.len() as u64, Ordering::Relaxed);
+    }
+}
+
+impl PerfObserver for PerfPass<'_, '_> {
+    fn record(&mut self, rec: &PerfRecord<'_>) {
+        self.lines.record(rec);
+    }
+
+    fn tracepoint(&mut self, index: u64, s: &Sample<'_>, ts: Timestamp) {
+        self.buf.clear();
+        self.lines.line(s, &mut self.buf);
+        let tracing = self.perf.tracing.as_ref();
+        let raw = s.raw.unwrap_or_default();
+        let event = tracing
+            .and_then(|t| t.format_by_id(t.record_event_id(raw)?))
+            .map_or_else(String::new, |f| format!("{}:{}", f.system, f.name));
+        let pid = tracing.and_then(|t| t.record_pid(raw)).map_or(-1, |p| p.0);
+        self.batch.push(Line {
+            index,
+            ts: ts.0,
+            cpu: s.cpu.map_or(0, |c| c.0),
+            pid,
+            event,
+            comm: self.lines.comm(Pid(pid)),
+            text: String::from_utf8_lossy(&self.buf).into_owned(),
+        });
+        self.span = Some(self.span.map_or((ts.0, ts.0), |(a, b)| (a, b.max(ts.0))));
+        if self.batch.len() >= 4096 {
+            self.flush();
+        }
+    }
+
+    fn ingested(
+        &mut self,
+        trace: &IngestedTrace,
+        profile: &CompiledProfile,
+        opts: &AnalyzeOptions,
+    ) {
+        self.flush();
+        let timeline = Arc::new(Timeline::for_analysis(trace, profile, opts));
+        let mut sh = self.state.lock();
+        sh.indexed = true;
+        sh.timeline = Some(Arc::clone(&timeline));
+        drop(sh);
+        self.timeline = Some(timeline);
+    }
+}
+
 /// One rendered record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -386,8 +517,9 @@ pub struct Around {
 /// The foreground half: answers look-ups from the checkpoints.
 #[derive(Debug)]
 pub struct Browser<'t> {
-    trace: &'t TraceDat<'t>,
-    printer: ReportPrinter<'t>,
+    source: Source<'t>,
+    /// The trace.dat's printer (`None` for a perf.data file).
+    printer: Option<ReportPrinter<'t>>,
     state: Arc<IndexState>,
     buf: Vec<u8>,
 }
@@ -399,16 +531,66 @@ pub fn open<'t>(
     profile: Option<Profile>,
     opts: AnalyzeOptions,
 ) -> (Browser<'t>, Indexer<'t>) {
+    open_source(Source::TraceDat(trace), profile, opts)
+}
+
+/// A trace file, read by the reader its magic calls for
+/// ([`FileKind::detect`], never its name).
+#[derive(Debug)]
+pub enum TraceFile<'a> {
+    /// A trace-cmd trace.dat (also anything that is not a perf.data: its
+    /// reader names what is wrong).
+    TraceDat(Box<TraceDat<'a>>),
+    /// A perf.data file.
+    PerfData(Box<PerfData<'a>>),
+}
+
+impl<'a> TraceFile<'a> {
+    /// Reads the metadata of the file held in `data`.
+    pub fn parse(data: &'a [u8]) -> mmrace_parsers::Result<TraceFile<'a>> {
+        match FileKind::detect(data) {
+            Some(FileKind::PerfData) => {
+                PerfData::parse(data).map(|p| TraceFile::PerfData(Box::new(p)))
+            }
+            _ => TraceDat::parse(data).map(|t| TraceFile::TraceDat(Box::new(t))),
+        }
+    }
+}
+
+/// [`open`] for either kind of file. A perf.data file's indexer keeps
+/// every tracepoint sample's line in memory (see the module
+/// documentation).
+pub fn open_file<'t>(
+    file: &'t TraceFile<'t>,
+    profile: Option<Profile>,
+    opts: AnalyzeOptions,
+) -> (Browser<'t>, Indexer<'t>) {
+    let source = match file {
+        TraceFile::TraceDat(t) => Source::TraceDat(t),
+        TraceFile::PerfData(p) => Source::PerfData(p),
+    };
+    open_source(source, profile, opts)
+}
+
+fn open_source<'t>(
+    source: Source<'t>,
+    profile: Option<Profile>,
+    opts: AnalyzeOptions,
+) -> (Browser<'t>, Indexer<'t>) {
     let state = Arc::new(IndexState::default());
+    let printer = match source {
+        Source::TraceDat(t) => Some(ReportPrinter::new(t)),
+        Source::PerfData(_) => None,
+    };
     (
         Browser {
-            trace,
-            printer: ReportPrinter::new(trace),
+            source,
+            printer,
             state: Arc::clone(&state),
             buf: Vec::with_capacity(256),
         },
         Indexer {
-            trace,
+            source,
             profile,
             opts,
             state,
@@ -417,9 +599,12 @@ pub fn open<'t>(
 }
 
 impl<'t> Browser<'t> {
-    /// The trace.
-    pub fn trace(&self) -> &'t TraceDat<'t> {
-        self.trace
+    /// The trace.dat (`None` for a perf.data file).
+    pub fn trace(&self) -> Option<&'t TraceDat<'t>> {
+        match self.source {
+            Source::TraceDat(t) => Some(t),
+            Source::PerfData(_) => None,
+        }
     }
 
     /// The shared state (to cancel the indexer).
@@ -461,24 +646,30 @@ impl<'t> Browser<'t> {
         cps.get(k).cloned()
     }
 
-    fn render(&mut self, r: &Record<'_>, lost: Option<&LostEvents>, index: u64) -> Line {
+    fn render(
+        &mut self,
+        trace: &TraceDat<'_>,
+        r: &Record<'_>,
+        lost: Option<&LostEvents>,
+        index: u64,
+    ) -> Line {
         self.buf.clear();
-        self.printer
-            .write_record(lost, r, LineMode::Pretty, &mut self.buf);
+        if let Some(p) = self.printer.as_mut() {
+            p.write_record(lost, r, LineMode::Pretty, &mut self.buf);
+        }
         let text = String::from_utf8_lossy(&self.buf).into_owned();
-        let event = self
-            .trace
+        let event = trace
             .record_event_id(r.payload)
-            .and_then(|id| self.trace.format_by_id(id))
+            .and_then(|id| trace.format_by_id(id))
             .map_or_else(String::new, |f| format!("{}:{}", f.system, f.name));
-        let pid = self.trace.record_pid(r.payload).map_or(-1, |p| p.0);
+        let pid = trace.record_pid(r.payload).map_or(-1, |p| p.0);
         Line {
             index,
             ts: r.ts.0,
             cpu: r.cpu.0,
             pid,
             event,
-            comm: self.trace.comm(Pid(pid)).map(str::to_string),
+            comm: trace.comm(Pid(pid)).map(str::to_string),
             text,
         }
     }
@@ -493,6 +684,9 @@ impl<'t> Browser<'t> {
         after: usize,
         keep: &dyn Fn(&Line) -> bool,
     ) -> Around {
+        if let Source::PerfData(_) = self.source {
+            return kept_around(&self.state.lock().lines, target, before, after, keep);
+        }
         let mut back = 0usize;
         loop {
             let cp = self.checkpoint_for(target, back);
@@ -515,7 +709,9 @@ impl<'t> Browser<'t> {
         after: usize,
         keep: &dyn Fn(&Line) -> bool,
     ) -> Around {
-        let trace = self.trace;
+        let Source::TraceDat(trace) = self.source else {
+            return Around::default();
+        };
         let mut m = Merge::at(trace, cp);
         let mut ring: std::collections::VecDeque<Line> = std::collections::VecDeque::new();
         let mut out: Vec<Line> = Vec::new();
@@ -537,7 +733,7 @@ impl<'t> Browser<'t> {
                     if !reached && before == 0 {
                         continue;
                     }
-                    let line = self.render(&r, note.as_ref(), index);
+                    let line = self.render(trace, &r, note.as_ref(), index);
                     if !keep(&line) {
                         continue;
                     }
@@ -571,7 +767,12 @@ impl<'t> Browser<'t> {
         forward: bool,
         keep: &dyn Fn(&Line) -> bool,
     ) -> Option<Line> {
-        let trace = self.trace;
+        let trace = match self.source {
+            Source::TraceDat(t) => t,
+            Source::PerfData(_) => {
+                return kept_search(&self.state.lock().lines, from, text, forward, keep);
+            }
+        };
         if forward {
             let cp = self.checkpoint_for(from, 0)?;
             let mut m = Merge::at(trace, &cp);
@@ -595,7 +796,7 @@ impl<'t> Browser<'t> {
                         continue;
                     }
                 }
-                let line = self.render(&r, None, index);
+                let line = self.render(trace, &r, None, index);
                 if line.text.contains(text) && keep(&line) {
                     return Some(line);
                 }
@@ -623,7 +824,7 @@ impl<'t> Browser<'t> {
                     if !before_from || n > CHECKPOINT_EVERY {
                         break;
                     }
-                    let line = self.render(&r, None, index);
+                    let line = self.render(trace, &r, None, index);
                     if line.text.contains(text) && keep(&line) {
                         hit = Some(line);
                     }
@@ -639,6 +840,62 @@ impl<'t> Browser<'t> {
             }
         }
     }
+}
+
+/// [`Browser::around`] over lines held in memory (index and time order),
+/// looking at most [`MAX_SCAN`] lines each way.
+fn kept_around(
+    lines: &[Line],
+    target: Target,
+    before: usize,
+    after: usize,
+    keep: &dyn Fn(&Line) -> bool,
+) -> Around {
+    let at = match target {
+        Target::Index(i) => lines.partition_point(|l| l.index < i),
+        Target::Time(t) => lines.partition_point(|l| l.ts < t),
+    };
+    let limit = usize::try_from(MAX_SCAN).unwrap_or(usize::MAX);
+    let pick = |it: &mut dyn Iterator<Item = &Line>, n: usize| -> Vec<Line> {
+        it.take(limit)
+            .filter(|l| keep(l))
+            .take(n)
+            .cloned()
+            .collect()
+    };
+    let mut out = pick(&mut lines[..at].iter().rev(), before);
+    out.reverse();
+    let focus = out.len();
+    out.extend(pick(&mut lines[at..].iter(), after));
+    Around { lines: out, focus }
+}
+
+/// [`Browser::search`] over lines held in memory, looking at most
+/// [`MAX_SEARCH`] lines.
+fn kept_search(
+    lines: &[Line],
+    from: Target,
+    text: &str,
+    forward: bool,
+    keep: &dyn Fn(&Line) -> bool,
+) -> Option<Line> {
+    let limit = usize::try_from(MAX_SEARCH).unwrap_or(usize::MAX);
+    let hit = |l: &&Line| l.text.contains(text) && keep(l);
+    let found = if forward {
+        // Strictly after the start position.
+        let k = match from {
+            Target::Index(i) => lines.partition_point(|l| l.index <= i),
+            Target::Time(t) => lines.partition_point(|l| l.ts <= t),
+        };
+        lines[k..].iter().take(limit).find(hit)
+    } else {
+        let k = match from {
+            Target::Index(i) => lines.partition_point(|l| l.index < i),
+            Target::Time(t) => lines.partition_point(|l| l.ts < t),
+        };
+        lines[..k].iter().rev().take(limit).find(hit)
+    };
+    found.cloned()
 }
 
 #[cfg(test)]

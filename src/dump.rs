@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 mod perf;
-pub use perf::{dump_perf, perf_sample_lines};
+pub use perf::{PerfLines, dump_perf, perf_sample_lines};
 
 /// What to print.
 #[derive(Debug, Clone, Default)]

@@ -3,13 +3,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mmrace_parsers::perf::{PERF_TYPE_TRACEPOINT, PerfData, PerfRecord};
+use mmrace_parsers::perf::{PERF_TYPE_TRACEPOINT, PerfData, PerfRecord, Sample};
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
 use super::{Analysis, AnalyzeError, AnalyzeOptions, CpuInfo, LostInfo, TraceInfo};
 use super::{analyze_ingested, choose_profile};
-use crate::ingest::{Ingest, MAX_CPU};
-use crate::profile::Profile;
+use crate::ingest::{Ingest, IngestedTrace, MAX_CPU};
+use crate::profile::{CompiledProfile, Profile};
+
+/// What else a caller sees of the one pass
+/// [`analyze_perf_observed`] makes over a perf.data file (the TUI's index,
+/// [`crate::browse`], renders its lines and builds its lanes from it). The
+/// methods do nothing by default; `()` observes nothing.
+pub trait PerfObserver {
+    /// Each readable record, in perf's time order.
+    fn record(&mut self, _rec: &PerfRecord<'_>) {}
+
+    /// Each tracepoint sample the analysis ingests, after its
+    /// [`PerfObserver::record`]: its event index (the
+    /// [`crate::model::EventIndex`] of the findings) and the time the
+    /// analysis gives it.
+    fn tracepoint(&mut self, _index: u64, _sample: &Sample<'_>, _ts: Timestamp) {}
+
+    /// Every record was read: the ingested trace, its profile and the
+    /// options (task names included) the analysis will use next.
+    fn ingested(
+        &mut self,
+        _trace: &IngestedTrace,
+        _profile: &CompiledProfile,
+        _opts: &AnalyzeOptions,
+    ) {
+    }
+}
+
+impl PerfObserver for () {}
 
 /// Analyses a perf.data file, as [`super::analyze_with_info`] does a
 /// trace.dat: the profile is `profile` or the best built-in for the
@@ -31,6 +58,17 @@ pub fn analyze_perf_with_info(
     profile: Option<&Profile>,
     opts: &AnalyzeOptions,
 ) -> Result<(Analysis, TraceInfo), AnalyzeError> {
+    analyze_perf_observed(perf, profile, opts, &mut ())
+}
+
+/// [`analyze_perf_with_info`], showing `observer` the records as they are
+/// read and the ingested trace before the cross-CPU analysis.
+pub fn analyze_perf_observed(
+    perf: &PerfData<'_>,
+    profile: Option<&Profile>,
+    opts: &AnalyzeOptions,
+    observer: &mut dyn PerfObserver,
+) -> Result<(Analysis, TraceInfo), AnalyzeError> {
     let tracing = perf.tracing.as_ref().ok_or(AnalyzeError::NoTracingData)?;
     let arch = opts.arch.clone().or_else(|| perf.features.arch.clone());
     let p = choose_profile(&tracing.formats, arch.as_deref(), profile)?;
@@ -45,6 +83,7 @@ pub fn analyze_perf_with_info(
     let mut per_cpu: BTreeMap<Cpu, (u64, u64, u64)> = BTreeMap::new();
     let mut lost: BTreeMap<Cpu, LostInfo> = BTreeMap::new();
     let mut untimed = 0u64;
+    let mut index = 0u64;
     let nr_cpus = perf
         .features
         .nr_cpus_online
@@ -60,6 +99,7 @@ pub fn analyze_perf_with_info(
             }
         };
         let ts = rec.time().unwrap_or(last_ts);
+        observer.record(&rec);
         match rec {
             PerfRecord::Sample(s) => {
                 let Some(raw) = s
@@ -89,6 +129,8 @@ pub fn analyze_perf_with_info(
                         ingest.push_thread_group(ts, tid, tgid);
                     }
                 }
+                observer.tracepoint(index, &s, ts);
+                index += 1;
                 ingest.push_record(ts, cpu, raw);
             }
             PerfRecord::Comm(c) => {
@@ -115,6 +157,7 @@ pub fn analyze_perf_with_info(
         o.comms.entry(*pid).or_insert_with(|| comm.clone());
     }
     let ingested = ingest.finish();
+    observer.ingested(&ingested, &compiled, &o);
     let mut a = analyze_ingested(&ingested, &compiled, &o);
     if untimed > 0 {
         a.warnings.push(format!(

@@ -3,17 +3,17 @@
 use clap::Args;
 use mmrace::analysis::AnalyzeOptions;
 use mmrace::browse;
+use mmrace::browse::TraceFile;
 use mmrace::input::Input;
 use mmrace::profile::Profile;
 use mmrace::tui_view::BrowserView;
-use mmrace_parsers::tracedat::TraceDat;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `mmrace tui`.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    /// The trace file (trace.dat v6/v7).
+    /// The trace file (trace.dat v6/v7 or perf.data; told by its magic).
     file: PathBuf,
     /// A profile file instead of the built-in one chosen for the trace.
     #[arg(long, value_name = "FILE")]
@@ -48,15 +48,15 @@ pub fn run(args: TuiArgs) -> ExitCode {
         Ok(i) => i,
         Err(e) => return fail(&e),
     };
-    let trace = match TraceDat::parse(&input) {
-        Ok(t) => t,
+    let file = match TraceFile::parse(&input) {
+        Ok(f) => f,
         Err(e) => return fail(&e),
     };
     let title = args.file.file_name().map_or_else(
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let (browser, indexer) = browse::open(&trace, profile, AnalyzeOptions::default());
+    let (browser, indexer) = browse::open_file(&file, profile, AnalyzeOptions::default());
     let state = std::sync::Arc::clone(browser.state());
     let res = std::thread::scope(|s| {
         s.spawn(move || indexer.run());

@@ -158,6 +158,65 @@ fn sample_line(
     }
 }
 
+/// Renders samples as [`dump_perf`] prints them (pretty form), following
+/// the COMM records it is shown.
+#[derive(Debug)]
+pub struct PerfLines<'p> {
+    perf: &'p PerfData<'p>,
+    printer: Option<ReportPrinter<'p>>,
+    names: Vec<String>,
+    comms: HashMap<Pid, Vec<u8>>,
+}
+
+impl<'p> PerfLines<'p> {
+    /// A renderer for the samples of `perf`.
+    pub fn new(perf: &'p PerfData<'p>) -> PerfLines<'p> {
+        PerfLines {
+            perf,
+            printer: perf.tracing.as_ref().map(ReportPrinter::new),
+            names: (0..perf.attrs.len()).map(|i| perf.attr_name(i)).collect(),
+            comms: HashMap::new(),
+        }
+    }
+
+    /// Shows the next record in perf's order (COMM records name tasks).
+    pub fn record(&mut self, rec: &PerfRecord<'_>) {
+        if let PerfRecord::Comm(c) = rec {
+            self.comms.insert(c.tid, c.comm.to_vec());
+        }
+    }
+
+    /// The line of `s` (no newline) into `line`.
+    pub fn line(&mut self, s: &Sample<'_>, line: &mut Vec<u8>) {
+        let short = self
+            .names
+            .get(s.attr)
+            .and_then(|n| n.rsplit(':').next())
+            .unwrap_or("");
+        sample_line(
+            self.perf,
+            self.printer.as_mut(),
+            &self.comms,
+            s,
+            short,
+            LineMode::Pretty,
+            line,
+        );
+    }
+
+    /// The name of task `tid` now: from the COMM records seen, else the
+    /// saved cmdlines.
+    pub fn comm(&self, tid: Pid) -> Option<String> {
+        self.comms.get(&tid).map_or_else(
+            || {
+                let t = self.perf.tracing.as_ref()?;
+                t.comm(tid).map(str::to_string)
+            },
+            |c| Some(String::from_utf8_lossy(c).into_owned()),
+        )
+    }
+}
+
 /// The lines (as [`dump_perf`] prints them) of the tracepoint samples at
 /// the given indices, counting tracepoint samples in perf's order as the
 /// analysis does ([`crate::analysis::analyze_perf_with_info`]). Stops after
@@ -170,31 +229,18 @@ pub fn perf_sample_lines(
     let Some(&last) = wanted.last() else {
         return out;
     };
-    let mut printer = perf.tracing.as_ref().map(ReportPrinter::new);
-    let names: Vec<String> = (0..perf.attrs.len()).map(|i| perf.attr_name(i)).collect();
-    let mut comms: HashMap<Pid, Vec<u8>> = HashMap::new();
+    let mut lines = PerfLines::new(perf);
     let mut index = 0u64;
     let mut line = Vec::with_capacity(256);
     for rec in perf.sorted_records().flatten() {
+        lines.record(&rec);
         match rec {
-            PerfRecord::Comm(c) => {
-                comms.insert(c.tid, c.comm.to_vec());
-            }
             PerfRecord::Sample(s)
                 if s.raw.is_some() && perf.attrs[s.attr].kind == PERF_TYPE_TRACEPOINT =>
             {
                 if wanted.contains(&index) {
                     line.clear();
-                    let short = names[s.attr].rsplit(':').next().unwrap_or("");
-                    sample_line(
-                        perf,
-                        printer.as_mut(),
-                        &comms,
-                        &s,
-                        short,
-                        LineMode::Pretty,
-                        &mut line,
-                    );
+                    lines.line(&s, &mut line);
                     out.insert(index, String::from_utf8_lossy(&line).into_owned());
                 }
                 if index == last {

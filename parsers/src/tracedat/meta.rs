@@ -27,6 +27,10 @@ pub const MAX_SECTION_UNCOMPRESSED: u64 = 1 << 30;
 pub const MAX_COMPRESSION_RATIO: u64 = 4096;
 /// Largest sub-buffer (page) size accepted.
 pub const MAX_PAGE_SIZE: u32 = 1 << 24;
+/// Most warnings kept for event formats that do not parse (each costs more
+/// memory than the few file bytes that can make it); later ones are counted
+/// in one last warning.
+pub const MAX_FORMAT_WARNINGS: usize = 1000;
 
 const MAGIC: &[u8] = b"\x17\x08\x44tracing";
 
@@ -64,32 +68,42 @@ impl Compression {
                 Ok(())
             }
             Compression::Zstd(_) => {
-                out.reserve(usize_);
-                let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-                let n = d
-                    .decompress_to_buffer(src, out)
-                    .map_err(|e| e.to_string())?;
-                if n != usize_ {
-                    return Err(format!("decompressed {n} bytes, header says {usize_}"));
-                }
-                Ok(())
+                let d = zstd::stream::read::Decoder::with_buffer(src).map_err(|e| e.to_string())?;
+                read_claimed(d, src.len(), usize_, out)
             }
             Compression::Zlib(_) => {
-                out.resize(usize_, 0);
-                let mut d = flate2::Decompress::new(true);
-                let st = d
-                    .decompress(src, out, flate2::FlushDecompress::Finish)
-                    .map_err(|e| e.to_string())?;
-                let n = d.total_out() as usize;
-                if n != usize_ || st != flate2::Status::StreamEnd {
-                    return Err(format!(
-                        "decompressed {n} bytes ({st:?}), header says {usize_}"
-                    ));
-                }
-                Ok(())
+                read_claimed(flate2::read::ZlibDecoder::new(src), src.len(), usize_, out)
             }
         }
     }
+}
+
+/// Most bytes reserved up front per compressed byte: a decompressed-size
+/// claim is only believed as far as the data goes, so a bogus claim (or a
+/// decompression bomb) costs memory in proportion to what really comes out,
+/// never to the claim; [`MAX_COMPRESSION_RATIO`] caps the claim itself.
+pub const RESERVE_PER_COMPRESSED_BYTE: usize = 16;
+
+/// Decompresses `r` into `out`, reading at most one byte past the `claim`
+/// (so the output never outgrows it) and checking that exactly `claim`
+/// bytes came out.
+fn read_claimed(
+    r: impl std::io::Read,
+    csize: usize,
+    claim: usize,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    use std::io::Read as _;
+    out.reserve(claim.min(csize.saturating_mul(RESERVE_PER_COMPRESSED_BYTE)));
+    let n = r
+        .take(claim as u64 + 1)
+        .read_to_end(out)
+        .map_err(|e| e.to_string())?;
+    if n != claim {
+        let more = if n > claim { " or more" } else { "" };
+        return Err(format!("decompressed {n}{more} bytes, header says {claim}"));
+    }
+    Ok(())
 }
 
 /// Options of the file (both versions).
@@ -285,6 +299,7 @@ struct Meta<'a> {
     cpu_count: Option<u32>,
     options: TraceOptions,
     warnings: Vec<Error>,
+    format_warnings: usize,
     clock_option_seen: bool,
 }
 
@@ -293,6 +308,22 @@ impl<'a> Meta<'a> {
         let mut c = Cursor::new(self.data, 0, self.endian);
         c.seek(off, "section")?;
         Ok(c)
+    }
+
+    /// Records a format that did not parse, up to [`MAX_FORMAT_WARNINGS`].
+    fn warn(&mut self, e: Error) {
+        self.format_warnings += 1;
+        if self.format_warnings <= MAX_FORMAT_WARNINGS {
+            self.warnings.push(e);
+        } else if self.format_warnings == MAX_FORMAT_WARNINGS + 1 {
+            let at = e.offset.0;
+            self.warnings.push(too_large(
+                "event formats that do not parse (further ones not reported)",
+                MAX_FORMAT_WARNINGS as u64 + 1,
+                MAX_FORMAT_WARNINGS as u64,
+                at,
+            ));
+        }
     }
 
     /// header_page + header_event block (v6 inline, v7 HEADER_INFO section).
@@ -349,7 +380,7 @@ impl<'a> Meta<'a> {
             let text = c.bytes_u64(size, "ftrace format text")?;
             match EventFormat::parse("ftrace", text, fpos) {
                 Ok(f) => self.ftrace.push(f),
-                Err(e) => self.warnings.push(e),
+                Err(e) => self.warn(e),
             }
         }
         Ok(())
@@ -394,7 +425,7 @@ impl<'a> Meta<'a> {
                         }
                         self.events.push(f)
                     }
-                    Err(e) => self.warnings.push(e),
+                    Err(e) => self.warn(e),
                 }
             }
         }
@@ -536,6 +567,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<TraceDat<'_>> {
         cpu_count: None,
         options: TraceOptions::default(),
         warnings: Vec::new(),
+        format_warnings: 0,
         clock_option_seen: false,
     };
     let buffers = if h.version >= 7 {

@@ -38,10 +38,10 @@ mod checks;
 static HEAP: PeakAlloc = PeakAlloc;
 
 /// Random mutants per fixture in `cargo test`.
-const CI_MUTANTS: usize = 8;
+const CI_MUTANTS: usize = 10;
 /// Structural mutants (truncations, huge lengths, bogus commits) per fixture
 /// in `cargo test`, evenly sampled from all of them.
-const CI_STRUCTURAL: usize = 12;
+const CI_STRUCTURAL: usize = 20;
 /// A mutant may take this many times as long as the intact file...
 const TIME_FACTOR: u32 = 10;
 /// ... plus this.
@@ -304,16 +304,44 @@ struct Mutant {
     inside_cpu: Option<(usize, usize)>,
 }
 
+/// A structural mutant, made only when it runs (a fixture has thousands).
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    Truncate(usize),
+    Put { at: usize, width: usize, v: u64 },
+}
+
+impl Edit {
+    fn apply(self, d: &[u8], e: Endian, lay: &Layout) -> Mutant {
+        match self {
+            Edit::Truncate(cut) => Mutant {
+                name: format!("truncated at {cut}"),
+                data: d[..cut.min(d.len())].to_vec(),
+                inside_cpu: None,
+            },
+            Edit::Put { at, width, v } => {
+                let mut m = d.to_vec();
+                put(e, &mut m, at, width, v);
+                Mutant {
+                    name: format!("{width} bytes at {at} set to {v:#x}"),
+                    data: m,
+                    inside_cpu: cpu_of(lay, at, at + width),
+                }
+            }
+        }
+    }
+}
+
 fn put(e: Endian, d: &mut [u8], at: usize, width: usize, v: u64) {
-    let b = match (e, width) {
-        (Endian::Little, 8) => v.to_le_bytes().to_vec(),
-        (Endian::Big, 8) => v.to_be_bytes().to_vec(),
-        (Endian::Little, 4) => (v as u32).to_le_bytes().to_vec(),
-        (Endian::Big, 4) => (v as u32).to_be_bytes().to_vec(),
-        (Endian::Little, _) => (v as u16).to_le_bytes().to_vec(),
-        (Endian::Big, _) => (v as u16).to_be_bytes().to_vec(),
+    let b = match e {
+        Endian::Little => v.to_le_bytes(),
+        Endian::Big => v.to_be_bytes(),
     };
-    d[at..at + width].copy_from_slice(&b[..width]);
+    let b = match e {
+        Endian::Little => &b[..width],
+        Endian::Big => &b[8 - width..],
+    };
+    d[at..at + width].copy_from_slice(b);
 }
 
 fn cpu_of(lay: &Layout, from: usize, to: usize) -> Option<(usize, usize)> {
@@ -323,17 +351,12 @@ fn cpu_of(lay: &Layout, from: usize, to: usize) -> Option<(usize, usize)> {
         .map(|&(_, _, b, c)| (b, c))
 }
 
-/// Structural mutants: every truncation, huge length and bogus commit.
-fn structural(d: &[u8], t: &TraceDat<'_>, lay: &Layout) -> Vec<Mutant> {
+/// Structural mutants: every truncation at a boundary (and one byte past
+/// it), every length field set to huge values, bogus page commit words.
+fn structural(d: &[u8], t: &TraceDat<'_>, lay: &Layout) -> Vec<Edit> {
     let mut v = Vec::new();
     for &b in &lay.boundaries {
-        for cut in [b, b + 1] {
-            v.push(Mutant {
-                name: format!("truncated at {cut}"),
-                data: d[..cut.min(d.len())].to_vec(),
-                inside_cpu: None,
-            });
-        }
+        v.extend([Edit::Truncate(b), Edit::Truncate(b + 1)]);
     }
     let huge = [
         u64::MAX,
@@ -343,12 +366,10 @@ fn structural(d: &[u8], t: &TraceDat<'_>, lay: &Layout) -> Vec<Mutant> {
     ];
     for l in &lay.lengths {
         for &h in &huge {
-            let mut m = d.to_vec();
-            put(t.endian, &mut m, l.at, l.width, h);
-            v.push(Mutant {
-                name: format!("length at {} set to {h:#x}", l.at),
-                data: m,
-                inside_cpu: None,
+            v.push(Edit::Put {
+                at: l.at,
+                width: l.width,
+                v: h,
             });
         }
     }
@@ -367,43 +388,64 @@ fn structural(d: &[u8], t: &TraceDat<'_>, lay: &Layout) -> Vec<Mutant> {
     ];
     for &p in &lay.pages {
         for &c in &commits {
-            let mut m = d.to_vec();
             let at = p + hp.commit_offset;
-            if at + hp.commit_size > m.len() {
-                continue;
+            if at + hp.commit_size <= d.len() {
+                v.push(Edit::Put {
+                    at,
+                    width: hp.commit_size,
+                    v: c,
+                });
             }
-            put(t.endian, &mut m, at, hp.commit_size, c);
-            v.push(Mutant {
-                name: format!("page at {p}: commit {c:#x}"),
-                inside_cpu: cpu_of(lay, at, at + hp.commit_size),
-                data: m,
-            });
         }
     }
     v
 }
 
+/// A random mutant: bytes to overwrite (a few), kept until it runs.
+struct Patch {
+    name: String,
+    bytes: Vec<(usize, u8)>,
+    inside_cpu: Option<(usize, usize)>,
+}
+
+impl Patch {
+    fn apply(self, d: &[u8]) -> Mutant {
+        let mut data = d.to_vec();
+        for (at, b) in self.bytes {
+            data[at] = b;
+        }
+        Mutant {
+            name: self.name,
+            data,
+            inside_cpu: self.inside_cpu,
+        }
+    }
+}
+
 /// Random mutants: bit flips and byte runs anywhere, half of them in CPU
 /// data (where most of the bytes are).
-fn random(d: &[u8], lay: &Layout, rng: &mut Rng, n: usize) -> Vec<Mutant> {
+fn random(d: &[u8], lay: &Layout, rng: &mut Rng, n: usize) -> Vec<Patch> {
     (0..n)
         .map(|i| {
-            let mut m = d.to_vec();
             let (lo, hi) = match lay.raw_cpus.get(rng.below(lay.raw_cpus.len())) {
                 Some(&(s, e, _, _)) if i % 2 == 1 => (s, e),
                 _ => (0, d.len()),
             };
             let at = lo + rng.below(hi - lo);
-            let (name, end) = match rng.below(4) {
+            let mut bytes = Vec::new();
+            let name = match rng.below(4) {
                 0 | 1 => {
                     let bits = 1 + rng.below(8);
-                    let mut end = at + 1;
                     for _ in 0..bits {
                         let p = (at + rng.below(16)).min(hi - 1);
-                        m[p] ^= 1 << rng.below(8);
-                        end = end.max(p + 1);
+                        let old = bytes
+                            .iter()
+                            .rev()
+                            .find(|(q, _)| *q == p)
+                            .map_or(d[p], |x: &(usize, u8)| x.1);
+                        bytes.push((p, old ^ (1 << rng.below(8))));
                     }
-                    (format!("{bits} bit flips from {at}"), end)
+                    format!("{bits} bit flips from {at}")
                 }
                 k => {
                     let len = (1 + rng.below(64)).min(hi - at);
@@ -411,14 +453,15 @@ fn random(d: &[u8], lay: &Layout, rng: &mut Rng, n: usize) -> Vec<Mutant> {
                         2 => rng.next() as u8,
                         _ => [0, 0xff][rng.below(2)],
                     };
-                    m[at..at + len].fill(byte);
-                    (format!("{len} bytes of {byte:#04x} at {at}"), at + len)
+                    bytes.extend((at..at + len).map(|p| (p, byte)));
+                    format!("{len} bytes of {byte:#04x} at {at}")
                 }
             };
-            Mutant {
+            let end = bytes.iter().map(|(p, _)| p + 1).max().unwrap_or(at + 1);
+            Patch {
                 name,
                 inside_cpu: cpu_of(lay, at, end),
-                data: m,
+                bytes,
             }
         })
         .collect()
@@ -433,9 +476,10 @@ struct Outcome {
     failures: Vec<String>,
 }
 
-fn read(data: &[u8], invariants: bool) -> Outcome {
+fn read(data: &[u8], per_cpu: bool, invariants: bool) -> Outcome {
     let mut failures = Vec::new();
     let mut cpu_records = Vec::new();
+    let mut stream_errors = 0;
     let t = match TraceDat::parse(data) {
         Ok(t) => t,
         Err(e) => {
@@ -448,11 +492,12 @@ fn read(data: &[u8], invariants: bool) -> Outcome {
             };
         }
     };
-    for (bi, b) in t.buffers.iter().enumerate() {
+    for (bi, b) in t.buffers.iter().enumerate().filter(|_| per_cpu) {
         for ci in 0..b.cpus.len() {
             let mut s = t.cpu_records(bi, ci).unwrap();
             let (r, _, errs) = s.count_all();
             cpu_records.push(((bi, ci), r));
+            stream_errors += errs.len();
             for e in errs {
                 if e.cpu.is_none() {
                     failures.push(format!("CPU data error without a CPU: {e}"));
@@ -471,10 +516,20 @@ fn read(data: &[u8], invariants: bool) -> Outcome {
     match res {
         Ok((_, info)) => {
             let total: u64 = cpu_records.iter().map(|(_, n)| n).sum();
-            if info.events != total {
+            if per_cpu && info.events != total {
                 failures.push(format!(
                     "analysis read {} records, the CPU streams hold {total}",
                     info.events
+                ));
+            }
+            let reported = info
+                .read_errors
+                .iter()
+                .filter(|e| e.starts_with("trace data:"))
+                .count();
+            if per_cpu && reported != stream_errors {
+                failures.push(format!(
+                    "the CPU streams met {stream_errors} errors, TraceInfo::read_errors names {reported}"
                 ));
             }
             for e in &info.read_errors {
@@ -509,9 +564,9 @@ struct Report {
     max_heap_ratio: f64,
 }
 
-enum Job {
-    Run(String, Vec<u8>),
-}
+/// A file to read, and whether to count each CPU's records on their own
+/// (one more pass).
+struct Job(Vec<u8>, bool);
 
 /// Runs `data` on the worker (which survives panics) and waits at most
 /// `limit`: the elapsed time, the heap peak above the start, the outcome or
@@ -522,11 +577,11 @@ fn worker(invariants: bool) -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
     let (tx, rx) = mpsc::channel::<Job>();
     let (atx, arx) = mpsc::channel::<Answer>();
     std::thread::spawn(move || {
-        for Job::Run(_, data) in rx {
+        for Job(data, per_cpu) in rx {
             let base = HEAP.current_usage();
             HEAP.reset_peak_usage();
             let t0 = Instant::now();
-            let r = std::panic::catch_unwind(|| read(&data, invariants));
+            let r = std::panic::catch_unwind(|| read(&data, per_cpu, invariants));
             let dt = t0.elapsed();
             let peak = HEAP.peak_usage().saturating_sub(base);
             let r = r.map_err(|p| {
@@ -557,15 +612,20 @@ fn run(
         let d = std::fs::read(&path).unwrap();
         let t = TraceDat::parse(&d).unwrap();
         let lay = layout(&d, &t);
-        let mut muts = structural(&d, &t, &lay);
+        let mut edits = structural(&d, &t, &lay);
         if let Some(n) = structural_per_fixture {
-            let step = muts.len().div_ceil(n.max(1)).max(1);
-            muts = muts.into_iter().step_by(step).collect();
+            let step = edits.len().div_ceil(n.max(1)).max(1);
+            edits = edits.into_iter().step_by(step).collect();
         }
-        muts.extend(random(&d, &lay, &mut rng, random_per_fixture));
+        let endian = t.endian;
+        let randoms = random(&d, &lay, &mut rng, random_per_fixture);
         drop(t);
+        let muts = edits
+            .into_iter()
+            .map(|e| e.apply(&d, endian, &lay))
+            .chain(randoms.into_iter().map(|p| p.apply(&d)));
         // The intact file: the reference time and per-CPU counts.
-        tx.send(Job::Run(name.clone(), d.clone())).unwrap();
+        tx.send(Job(d.clone(), true)).unwrap();
         let (base_time, _, base) = rx.recv().unwrap();
         let base = base.unwrap_or_else(|p| panic!("{name}: intact file panicked: {p}"));
         assert!(base.failures.is_empty(), "{name}: {:?}", base.failures);
@@ -574,7 +634,8 @@ fn run(
         for m in muts {
             rep.mutants += 1;
             let label = format!("{name}: {}", m.name);
-            tx.send(Job::Run(label.clone(), m.data)).unwrap();
+            tx.send(Job(m.data, m.inside_cpu.is_some() || invariants))
+                .unwrap();
             let Ok((dt, peak, r)) = rx.recv_timeout(limit) else {
                 panic!("{label}: no answer within {limit:?} (hang?)");
             };
@@ -625,6 +686,11 @@ fn print(rep: &Report) {
         rep.max_heap >> 10,
         rep.max_heap_ratio
     );
+    if let Ok(st) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(l) = st.lines().find(|l| l.starts_with("VmHWM:")) {
+            eprintln!("peak RSS of the test process: {}", l[6..].trim());
+        }
+    }
     for f in rep.failures.iter().take(40) {
         eprintln!("  {f}");
     }

@@ -37,3 +37,28 @@ fn tracedat_field_name_after_multibyte_char() {
     let s = checks::check_tracedat(&input("tracedat-field-name-after-multibyte-char.bin"));
     assert!(s.parsed);
 }
+
+/// header_page field offsets are the file's numbers: an offset near the top
+/// of `usize` overflowed the layout check (a panic in debug builds), and a
+/// timestamp beyond the data was read at page start + that offset.
+#[test]
+fn header_page_offsets_near_the_top_of_usize() {
+    use mmrace_parsers::format::HeaderPage;
+    let page = |ts: &str, commit: &str| {
+        format!(
+            "\tfield: u64 timestamp;\toffset:{ts};\tsize:8;\tsigned:0;\n\tfield: local_t commit;\toffset:{commit};\tsize:8;\tsigned:1;\n\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n"
+        )
+    };
+    assert!(HeaderPage::parse(page("0", "8").as_bytes(), 0).is_ok());
+    for (ts, commit) in [
+        // Negative numbers are read as i64 and kept as u64, as
+        // libtraceevent's strtoul does.
+        ("0", "-1"),
+        ("-1", "8"),
+        ("-8", "8"),
+        ("12", "8"),
+    ] {
+        let e = HeaderPage::parse(page(ts, commit).as_bytes(), 40).unwrap_err();
+        assert_eq!(e.offset.0, 40, "{ts} {commit}: {e}");
+    }
+}

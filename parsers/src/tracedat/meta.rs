@@ -1210,6 +1210,62 @@ mod tests {
         assert_eq!(selected_clock("mono").as_deref(), Some("mono"));
     }
 
+    /// A decompressed-size claim far above what the data gives costs the
+    /// memory of the data, not of the claim; a true claim still decodes.
+    #[test]
+    fn decompression_allocates_by_the_data_not_the_claim() {
+        let data = vec![7u8; 10_000];
+        let z = zstd::bulk::compress(&data, 3).unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut zl, &data).unwrap();
+        let zl = zl.finish().unwrap();
+        for (c, src) in [
+            (Compression::Zstd(String::new()), &z),
+            (Compression::Zlib(String::new()), &zl),
+        ] {
+            let mut out = Vec::new();
+            c.decompress(src, data.len(), &mut out).unwrap();
+            assert_eq!(out, data);
+            let mut out = Vec::new();
+            let claim = 1 << 28;
+            let e = c.decompress(src, claim, &mut out).unwrap_err();
+            assert!(e.contains("decompressed 10000 bytes"), "{e}");
+            assert!(
+                out.capacity() <= 4 * data.len().max(src.len() * RESERVE_PER_COMPRESSED_BYTE),
+                "{} bytes reserved",
+                out.capacity()
+            );
+            // Data beyond the claim is an error, not a larger buffer.
+            let e = c.decompress(src, 100, &mut out).unwrap_err();
+            assert!(e.contains("101 or more"), "{e}");
+            assert!(out.len() <= 101);
+        }
+    }
+
+    #[test]
+    fn ratio_and_size_claims_are_checked() {
+        assert!(check_ratio(1 << 20, 1 << 10, MAX_SECTION_UNCOMPRESSED, 0).is_ok());
+        let e = check_ratio(
+            MAX_SECTION_UNCOMPRESSED + 1,
+            1 << 30,
+            MAX_SECTION_UNCOMPRESSED,
+            5,
+        )
+        .unwrap_err();
+        assert_eq!(e.offset.0, 5);
+        assert!(
+            matches!(e.kind, ErrorKind::TooLarge { max, .. } if max == MAX_SECTION_UNCOMPRESSED)
+        );
+        let e = check_ratio(100 * MAX_COMPRESSION_RATIO + 1, 100, u64::MAX, 0).unwrap_err();
+        assert!(matches!(
+            e.kind,
+            ErrorKind::TooLarge {
+                what: "uncompressed size claim",
+                ..
+            }
+        ));
+    }
+
     #[test]
     fn bad_magic_is_error_at_zero() {
         let e = parse(b"not a trace file at all").unwrap_err();

@@ -607,7 +607,19 @@ fn run(
     let (tx, rx) = worker(invariants);
     let mut rep = Report::default();
     let mut rng = Rng(0x6d6d_7261_6365_0009);
+    let verbose = random_per_fixture > CI_MUTANTS;
     for path in fixtures() {
+        if verbose {
+            eprintln!(
+                "{} mutants so far, {} panics, {} failures, max time {:?}, max heap growth {} KiB; next {}",
+                rep.mutants,
+                rep.panics,
+                rep.failures.len(),
+                rep.max_time,
+                rep.max_heap >> 10,
+                path.display()
+            );
+        }
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let d = std::fs::read(&path).unwrap();
         let t = TraceDat::parse(&d).unwrap();

@@ -62,3 +62,42 @@ fn header_page_offsets_near_the_top_of_usize() {
         assert_eq!(e.offset.0, 40, "{ts} {commit}: {e}");
     }
 }
+
+/// The fuzz seeds pass their targets' checks, and the timestamp invariant
+/// is really checked: every record of an uncompressed seed has its
+/// timestamp recomputed from its page's bytes.
+#[test]
+fn fuzz_seeds_pass_the_checks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let seeds = |t: &str| {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join(t))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seed-"))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut full = 0;
+    for p in seeds("tracedat") {
+        let d = std::fs::read(&p).unwrap();
+        let s = checks::check_tracedat(&d);
+        assert!(s.parsed && s.records > 0, "{}: {s:?}", p.display());
+        assert_eq!(s.errors, 0, "{}: {s:?}", p.display());
+        let t = mmrace_parsers::tracedat::TraceDat::parse(&d).unwrap();
+        if !t.buffers[0].cpus[0].is_compressed() {
+            assert_eq!(s.ts_checked, s.records, "{}", p.display());
+            full += 1;
+        }
+    }
+    assert!(full >= 5, "{full} uncompressed seeds");
+    for p in seeds("page") {
+        checks::check_page(&std::fs::read(p).unwrap());
+    }
+    for p in seeds("event_format") {
+        checks::check_event_format_input(&std::fs::read(p).unwrap());
+    }
+    for p in seeds("print_fmt") {
+        checks::check_print_fmt_input(&std::fs::read(p).unwrap());
+    }
+}

@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 n="${1:-10000}"
 cargo test --release --test mutants --no-run >/dev/null 2>&1 || cargo test --release --test mutants --no-run
 MMRACE_MUTANTS="$n" /usr/bin/time -f "peak RSS: %M KiB, wall %e s" \
-  cargo test --release --test mutants -- --nocapture 2>&1 | grep -Ev '^(running|test result|$)'
+  cargo test --release --test mutants -- --nocapture 2>&1 | grep --line-buffered -Ev '^(running|test result|$)'

@@ -73,7 +73,12 @@ fn fuzz_seeds_pass_the_checks() {
         let mut v: Vec<_> = std::fs::read_dir(dir.join(t))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seed-"))
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("seed-")
+            })
             .collect();
         v.sort();
         v

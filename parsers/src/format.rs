@@ -359,11 +359,12 @@ fn split_decl(decl: &str) -> (String, String, Option<usize>, bool) {
             d = d[..open].trim_end();
         }
     }
+    // The name starts after the last character that cannot be part of it
+    // (which may be several bytes long in a damaged file).
     let split = d
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        // After that character, which may be several bytes long (damaged
-        // files hold U+FFFD from lossy decoding).
-        .map_or(0, |p| p + d[p..].chars().next().map_or(1, char::len_utf8));
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |(p, c)| p + c.len_utf8());
     let name = d[split..].to_string();
     let ty = d[..split].trim().to_string();
     if ty.contains('[') {
@@ -407,7 +408,14 @@ impl HeaderPage {
         if !(commit.size == 4 || commit.size == 8) {
             return Err(Error::invalid("header_page commit size", commit.size, base));
         }
-        if ts.size != 8 || data.offset < commit.offset + commit.size {
+        // Both header fields lie before the data (sums checked: the offsets
+        // are the file's numbers).
+        let ends_before_data = |f: &Field| {
+            f.offset
+                .checked_add(f.size)
+                .is_some_and(|end| end <= data.offset)
+        };
+        if ts.size != 8 || !ends_before_data(commit) || !ends_before_data(ts) {
             return Err(syntax("header_page", "inconsistent field layout", base));
         }
         Ok(HeaderPage {

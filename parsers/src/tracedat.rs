@@ -22,6 +22,12 @@ pub mod writer;
 pub use cpu::{ChunkLoader, CpuRecords, Item, LostEvents, PagePos};
 pub use merge::{MergedItem, MergedRecords};
 pub use meta::{Buffer, Chunk, Compression, CpuData, TraceOptions};
+/// The limits the reader puts on sizes and counts read from a file.
+pub use meta::{
+    MAX_CHUNK_UNCOMPRESSED, MAX_CHUNKS, MAX_COMPRESSION_RATIO, MAX_CPUS, MAX_EVENT_FORMATS,
+    MAX_FORMAT_WARNINGS, MAX_OPTION_SECTIONS, MAX_OPTIONS, MAX_PAGE_SIZE, MAX_SECTION_UNCOMPRESSED,
+    MAX_SYSTEMS, RESERVE_PER_COMPRESSED_BYTE,
+};
 pub use time::{TSYNC_FLAG_INTERPOLATE, TimeAdjust, TimeShift, TsyncSample};
 
 use crate::endian::Endian;

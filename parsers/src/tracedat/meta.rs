@@ -27,6 +27,10 @@ pub const MAX_SECTION_UNCOMPRESSED: u64 = 1 << 30;
 pub const MAX_COMPRESSION_RATIO: u64 = 4096;
 /// Largest sub-buffer (page) size accepted.
 pub const MAX_PAGE_SIZE: u32 = 1 << 24;
+/// Most warnings kept for event formats that do not parse (each costs more
+/// memory than the few file bytes that can make it); later ones are counted
+/// in one last warning.
+pub const MAX_FORMAT_WARNINGS: usize = 1000;
 
 const MAGIC: &[u8] = b"\x17\x08\x44tracing";
 
@@ -64,32 +68,42 @@ impl Compression {
                 Ok(())
             }
             Compression::Zstd(_) => {
-                out.reserve(usize_);
-                let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-                let n = d
-                    .decompress_to_buffer(src, out)
-                    .map_err(|e| e.to_string())?;
-                if n != usize_ {
-                    return Err(format!("decompressed {n} bytes, header says {usize_}"));
-                }
-                Ok(())
+                let d = zstd::stream::read::Decoder::with_buffer(src).map_err(|e| e.to_string())?;
+                read_claimed(d, src.len(), usize_, out)
             }
             Compression::Zlib(_) => {
-                out.resize(usize_, 0);
-                let mut d = flate2::Decompress::new(true);
-                let st = d
-                    .decompress(src, out, flate2::FlushDecompress::Finish)
-                    .map_err(|e| e.to_string())?;
-                let n = d.total_out() as usize;
-                if n != usize_ || st != flate2::Status::StreamEnd {
-                    return Err(format!(
-                        "decompressed {n} bytes ({st:?}), header says {usize_}"
-                    ));
-                }
-                Ok(())
+                read_claimed(flate2::read::ZlibDecoder::new(src), src.len(), usize_, out)
             }
         }
     }
+}
+
+/// Most bytes reserved up front per compressed byte: a decompressed-size
+/// claim is only believed as far as the data goes, so a bogus claim (or a
+/// decompression bomb) costs memory in proportion to what really comes out,
+/// never to the claim; [`MAX_COMPRESSION_RATIO`] caps the claim itself.
+pub const RESERVE_PER_COMPRESSED_BYTE: usize = 16;
+
+/// Decompresses `r` into `out`, reading at most one byte past the `claim`
+/// (so the output never outgrows it) and checking that exactly `claim`
+/// bytes came out.
+fn read_claimed(
+    r: impl std::io::Read,
+    csize: usize,
+    claim: usize,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    use std::io::Read as _;
+    out.reserve(claim.min(csize.saturating_mul(RESERVE_PER_COMPRESSED_BYTE)));
+    let n = r
+        .take(claim as u64 + 1)
+        .read_to_end(out)
+        .map_err(|e| e.to_string())?;
+    if n != claim {
+        let more = if n > claim { " or more" } else { "" };
+        return Err(format!("decompressed {n}{more} bytes, header says {claim}"));
+    }
+    Ok(())
 }
 
 /// Options of the file (both versions).
@@ -285,6 +299,7 @@ struct Meta<'a> {
     cpu_count: Option<u32>,
     options: TraceOptions,
     warnings: Vec<Error>,
+    format_warnings: usize,
     clock_option_seen: bool,
 }
 
@@ -293,6 +308,22 @@ impl<'a> Meta<'a> {
         let mut c = Cursor::new(self.data, 0, self.endian);
         c.seek(off, "section")?;
         Ok(c)
+    }
+
+    /// Records a format that did not parse, up to [`MAX_FORMAT_WARNINGS`].
+    fn warn(&mut self, e: Error) {
+        self.format_warnings += 1;
+        if self.format_warnings <= MAX_FORMAT_WARNINGS {
+            self.warnings.push(e);
+        } else if self.format_warnings == MAX_FORMAT_WARNINGS + 1 {
+            let at = e.offset.0;
+            self.warnings.push(too_large(
+                "event formats that do not parse (further ones not reported)",
+                MAX_FORMAT_WARNINGS as u64 + 1,
+                MAX_FORMAT_WARNINGS as u64,
+                at,
+            ));
+        }
     }
 
     /// header_page + header_event block (v6 inline, v7 HEADER_INFO section).
@@ -349,7 +380,7 @@ impl<'a> Meta<'a> {
             let text = c.bytes_u64(size, "ftrace format text")?;
             match EventFormat::parse("ftrace", text, fpos) {
                 Ok(f) => self.ftrace.push(f),
-                Err(e) => self.warnings.push(e),
+                Err(e) => self.warn(e),
             }
         }
         Ok(())
@@ -394,7 +425,7 @@ impl<'a> Meta<'a> {
                         }
                         self.events.push(f)
                     }
-                    Err(e) => self.warnings.push(e),
+                    Err(e) => self.warn(e),
                 }
             }
         }
@@ -536,6 +567,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<TraceDat<'_>> {
         cpu_count: None,
         options: TraceOptions::default(),
         warnings: Vec::new(),
+        format_warnings: 0,
         clock_option_seen: false,
     };
     let buffers = if h.version >= 7 {
@@ -626,6 +658,7 @@ pub(crate) fn parse_tracing_data(data: &[u8], base: u64) -> Result<TraceDat<'_>>
         options: TraceOptions::default(),
         warnings: Vec::new(),
         clock_option_seen: false,
+        format_warnings: 0,
     };
     m.read_headers(&mut c)?;
     m.read_ftrace_formats(&mut c)?;
@@ -1276,6 +1309,62 @@ mod tests {
             Some("local")
         );
         assert_eq!(selected_clock("mono").as_deref(), Some("mono"));
+    }
+
+    /// A decompressed-size claim far above what the data gives costs the
+    /// memory of the data, not of the claim; a true claim still decodes.
+    #[test]
+    fn decompression_allocates_by_the_data_not_the_claim() {
+        let data = vec![7u8; 10_000];
+        let z = zstd::bulk::compress(&data, 3).unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut zl, &data).unwrap();
+        let zl = zl.finish().unwrap();
+        for (c, src) in [
+            (Compression::Zstd(String::new()), &z),
+            (Compression::Zlib(String::new()), &zl),
+        ] {
+            let mut out = Vec::new();
+            c.decompress(src, data.len(), &mut out).unwrap();
+            assert_eq!(out, data);
+            let mut out = Vec::new();
+            let claim = 1 << 28;
+            let e = c.decompress(src, claim, &mut out).unwrap_err();
+            assert!(e.contains("decompressed 10000 bytes"), "{e}");
+            assert!(
+                out.capacity() <= 4 * data.len().max(src.len() * RESERVE_PER_COMPRESSED_BYTE),
+                "{} bytes reserved",
+                out.capacity()
+            );
+            // Data beyond the claim is an error, not a larger buffer.
+            let e = c.decompress(src, 100, &mut out).unwrap_err();
+            assert!(e.contains("101 or more"), "{e}");
+            assert!(out.len() <= 101);
+        }
+    }
+
+    #[test]
+    fn ratio_and_size_claims_are_checked() {
+        assert!(check_ratio(1 << 20, 1 << 10, MAX_SECTION_UNCOMPRESSED, 0).is_ok());
+        let e = check_ratio(
+            MAX_SECTION_UNCOMPRESSED + 1,
+            1 << 30,
+            MAX_SECTION_UNCOMPRESSED,
+            5,
+        )
+        .unwrap_err();
+        assert_eq!(e.offset.0, 5);
+        assert!(
+            matches!(e.kind, ErrorKind::TooLarge { max, .. } if max == MAX_SECTION_UNCOMPRESSED)
+        );
+        let e = check_ratio(100 * MAX_COMPRESSION_RATIO + 1, 100, u64::MAX, 0).unwrap_err();
+        assert!(matches!(
+            e.kind,
+            ErrorKind::TooLarge {
+                what: "uncompressed size claim",
+                ..
+            }
+        ));
     }
 
     #[test]

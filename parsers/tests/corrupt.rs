@@ -105,4 +105,18 @@ fn fuzz_seeds_pass_the_checks() {
     for p in seeds("print_fmt") {
         checks::check_print_fmt_input(&std::fs::read(p).unwrap());
     }
+    let perf = seeds("perf_data");
+    assert!(perf.len() >= 2, "perf.data seeds");
+    for p in perf {
+        checks::check_perf_data(&std::fs::read(p).unwrap());
+    }
+}
+
+/// The perf.data check itself runs on the whole real fixture (every
+/// sample rendered, file and time order agree).
+#[test]
+fn perf_data_fixture_passes_the_checks() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/x86_64/x86_64-perf.data");
+    checks::check_perf_data(&std::fs::read(p).unwrap());
 }

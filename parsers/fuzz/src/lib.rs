@@ -516,3 +516,62 @@ pub fn check_print_fmt_input(data: &[u8]) {
     let payload = parts.next().unwrap_or_default();
     check_print_fmt(event, &fmt, payload, long);
 }
+
+/// Parses a whole perf.data and checks: the file-order and the time-order
+/// iterations both end, and deliver the same records and errors (the sort
+/// only holds and reorders; `FINISHED_ROUND` markers are consumed by it);
+/// file-order
+/// offsets increase; every tracepoint sample renders (pretty and raw)
+/// through the tracing data's printer within the printer's limits.
+pub fn check_perf_data(data: &[u8]) {
+    use mmrace_parsers::perf::{PerfData, PerfRecord};
+    let Ok(p) = PerfData::parse(data) else {
+        return;
+    };
+    let (mut in_file, mut rounds, mut file_errors) = (0u64, 0u64, 0u64);
+    let mut last_offset = None;
+    for r in p.records() {
+        match r {
+            Ok(PerfRecord::FinishedRound { offset }) => {
+                rounds += 1;
+                assert!(last_offset < Some(offset.0), "offsets increase");
+                last_offset = Some(offset.0);
+            }
+            Ok(r) => {
+                in_file += 1;
+                assert!(last_offset < Some(r.offset().0), "offsets increase");
+                last_offset = Some(r.offset().0);
+            }
+            Err(_) => file_errors += 1,
+        }
+    }
+    let _ = rounds;
+    let mut printer = p.tracing.as_ref().map(ReportPrinter::new);
+    let (mut sorted, mut sorted_errors) = (0u64, 0u64);
+    for r in p.sorted_records() {
+        match r {
+            Ok(PerfRecord::FinishedRound { .. }) => panic!("rounds are consumed by the sort"),
+            Ok(PerfRecord::Sample(s)) => {
+                sorted += 1;
+                if let (Some(raw), Some(pr)) = (s.raw, printer.as_mut()) {
+                    let rec = mmrace_parsers::tracedat::Record {
+                        ts: s.time.unwrap_or_default(),
+                        cpu: s.cpu.unwrap_or_default(),
+                        buffer: 0,
+                        payload: raw,
+                        offset: s.offset,
+                    };
+                    for mode in [LineMode::Pretty, LineMode::Raw] {
+                        let mut out = Vec::new();
+                        pr.write_event_text(&rec, mode, &mut out);
+                        assert!(out.len() <= 2 * MAX_OUTPUT + 4096, "bounded line");
+                    }
+                }
+            }
+            Ok(_) => sorted += 1,
+            Err(_) => sorted_errors += 1,
+        }
+    }
+    assert_eq!(sorted, in_file, "the sort delivers every record once");
+    assert_eq!(sorted_errors, file_errors, "and the same errors");
+}

@@ -143,6 +143,19 @@ pub fn analyze_records<'a>(
     items: impl IntoIterator<Item = TraceItem<'a>>,
     opts: &AnalyzeOptions,
 ) -> Result<Analysis, AnalyzeError> {
+    let (trace, compiled) = ingest_records(formats, endian, profile, items, opts)?;
+    Ok(analyze_ingested(&trace, &compiled, opts))
+}
+
+/// Picks and compiles the profile (see [`choose_profile`]) and ingests a
+/// merged record stream: what [`analyze_records`] replays.
+pub fn ingest_records<'a>(
+    formats: &[EventFormat],
+    endian: Endian,
+    profile: Option<&Profile>,
+    items: impl IntoIterator<Item = TraceItem<'a>>,
+    opts: &AnalyzeOptions,
+) -> Result<(IngestedTrace, CompiledProfile), AnalyzeError> {
     let p = choose_profile(formats, opts.arch.as_deref(), profile)?;
     let compiled = p.compile(formats, endian);
     let mut ingest = Ingest::new(&compiled);
@@ -152,7 +165,7 @@ pub fn analyze_records<'a>(
             TraceItem::Lost { cpu, ts, count } => ingest.push_lost(cpu, ts, count),
         }
     }
-    Ok(analyze_ingested(&ingest.finish(), &compiled, opts))
+    Ok((ingest.finish(), compiled))
 }
 
 /// Analyses a parsed trace.dat: the profile is `profile` or the best

@@ -76,6 +76,33 @@ impl FileReport {
         }
     }
 
+    /// A file that was analysed: damaged when reading it met errors.
+    fn analysed(
+        path: String,
+        kind: Option<FileKind>,
+        analysis: Analysis,
+        info: TraceInfo,
+        event_lines: BTreeMap<u64, String>,
+        pictures: Vec<Option<Picture>>,
+    ) -> FileReport {
+        let status = if info.read_errors.is_empty() {
+            FileStatus::Ok
+        } else {
+            FileStatus::Damaged
+        };
+        FileReport {
+            path,
+            kind,
+            status,
+            errors: info.read_errors.clone(),
+            baselined: vec![false; analysis.findings.len()],
+            info: Some(info),
+            analysis: Some(analysis),
+            event_lines,
+            pictures,
+        }
+    }
+
     /// The findings (none when the file was not analysed).
     pub fn findings(&self) -> &[crate::finding::Finding] {
         self.analysis.as_ref().map_or(&[], |a| &a.findings)
@@ -205,23 +232,7 @@ fn analyze_tracedat(name: String, bytes: &[u8], opts: &BatchOptions) -> FileRepo
     } else {
         Vec::new()
     };
-    let status = if info.read_errors.is_empty() {
-        FileStatus::Ok
-    } else {
-        FileStatus::Damaged
-    };
-    let baselined = vec![false; analysis.findings.len()];
-    FileReport {
-        path: name,
-        kind,
-        status,
-        errors: info.read_errors.clone(),
-        info: Some(info),
-        analysis: Some(analysis),
-        event_lines,
-        baselined,
-        pictures,
-    }
+    FileReport::analysed(name, kind, analysis, info, event_lines, pictures)
 }
 
 fn analyze_perf(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
@@ -238,24 +249,8 @@ fn analyze_perf(name: String, bytes: &[u8], opts: &BatchOptions) -> FileReport {
         Ok(r) => r,
         Err(e) => return FileReport::error(name, kind, e.to_string()),
     };
-    let status = if info.read_errors.is_empty() {
-        FileStatus::Ok
-    } else {
-        FileStatus::Damaged
-    };
-    let baselined = vec![false; analysis.findings.len()];
     let event_lines = crate::dump::perf_sample_lines(&perf, &cited_indices(&analysis));
-    FileReport {
-        path: name,
-        kind,
-        status,
-        errors: info.read_errors.clone(),
-        info: Some(info),
-        analysis: Some(analysis),
-        event_lines,
-        baselined,
-        pictures: Vec::new(),
-    }
+    FileReport::analysed(name, kind, analysis, info, event_lines, Vec::new())
 }
 
 /// The merged-stream indices of the events the findings cite: cause

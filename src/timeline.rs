@@ -31,8 +31,8 @@ use mmrace_parsers::format::EventFormat;
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 use serde::Serialize;
 
-use crate::analysis::{AnalyzeError, AnalyzeOptions, TraceItem, choose_profile, replay_options};
-use crate::ingest::{Ingest, IngestedTrace};
+use crate::analysis::{AnalyzeError, AnalyzeOptions, TraceItem, replay_options};
+use crate::ingest::IngestedTrace;
 use crate::model::{DeferKind, EventIndex, EventRef, Mm, ser_cpu, ser_ts};
 use crate::profile::{CompiledProfile, Profile};
 use crate::replay::{ReplayOptions, replay_lanes};
@@ -402,16 +402,9 @@ impl Timeline {
         items: impl IntoIterator<Item = TraceItem<'a>>,
         opts: &AnalyzeOptions,
     ) -> Result<Timeline, AnalyzeError> {
-        let p = choose_profile(formats, opts.arch.as_deref(), profile)?;
-        let compiled = p.compile(formats, endian);
-        let mut ingest = Ingest::new(&compiled);
-        for it in items {
-            match it {
-                TraceItem::Record { ts, cpu, payload } => ingest.push_record(ts, cpu, payload),
-                TraceItem::Lost { cpu, ts, count } => ingest.push_lost(cpu, ts, count),
-            }
-        }
-        Ok(Timeline::for_analysis(&ingest.finish(), &compiled, opts))
+        let (trace, compiled) =
+            crate::analysis::ingest_records(formats, endian, profile, items, opts)?;
+        Ok(Timeline::for_analysis(&trace, &compiled, opts))
     }
 
     /// The lane of `cpu`.

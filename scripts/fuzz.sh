@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../parsers"
 secs="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(tracedat page event_format print_fmt)
+[ ${#targets[@]} -eq 0 ] && targets=(tracedat page event_format print_fmt perf_data)
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build >/dev/null 2>&1 || cargo fuzz build
 status=0

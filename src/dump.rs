@@ -43,6 +43,20 @@ pub struct RenderWarning {
     pub error: String,
 }
 
+impl RenderWarning {
+    /// The events a printer had to print in the fallback form.
+    pub fn of(p: &ReportPrinter<'_>) -> Vec<RenderWarning> {
+        p.render_failures()
+            .into_iter()
+            .map(|f| RenderWarning {
+                event: format!("{}:{}", f.event.system, f.event.name),
+                records: f.records,
+                error: f.error.to_string(),
+            })
+            .collect()
+    }
+}
+
 /// Writes every selected event of `trace` to `out`, in time order, as
 /// `trace-cmd report` (or `report -R` with [`DumpOptions::raw`]) does.
 ///
@@ -103,14 +117,6 @@ pub fn dump(
             Err(e) => sum.errors.push(e),
         }
     }
-    sum.render_failures = p
-        .render_failures()
-        .into_iter()
-        .map(|f| RenderWarning {
-            event: format!("{}:{}", f.event.system, f.event.name),
-            records: f.records,
-            error: f.error.to_string(),
-        })
-        .collect();
+    sum.render_failures = RenderWarning::of(&p);
     Ok(sum)
 }

@@ -59,6 +59,15 @@ pub enum EndianArg {
     Big,
 }
 
+impl From<EndianArg> for Endian {
+    fn from(e: EndianArg) -> Endian {
+        match e {
+            EndianArg::Little => Endian::Little,
+            EndianArg::Big => Endian::Big,
+        }
+    }
+}
+
 /// Compression of the written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompressionArg {
@@ -66,6 +75,15 @@ pub enum CompressionArg {
     None,
     /// zstd (file version 7 only).
     Zstd,
+}
+
+impl From<CompressionArg> for SynthCompression {
+    fn from(c: CompressionArg) -> SynthCompression {
+        match c {
+            CompressionArg::None => SynthCompression::None,
+            CompressionArg::Zstd => SynthCompression::Zstd,
+        }
+    }
 }
 
 /// Arguments of `mmrace synth`.
@@ -120,15 +138,9 @@ fn run_bulk(args: &SynthArgs, size: u64) -> ExitCode {
     let mut o = BulkOptions::new(size);
     o.cpus = args.cpus;
     o.seed = args.seed;
-    o.endian = match args.endian {
-        EndianArg::Little => Endian::Little,
-        EndianArg::Big => Endian::Big,
-    };
+    o.endian = args.endian.into();
     o.file_version = args.file_version;
-    o.compression = match args.compression {
-        CompressionArg::None => SynthCompression::None,
-        CompressionArg::Zstd => SynthCompression::Zstd,
-    };
+    o.compression = args.compression.into();
     let file = match create(&args.output) {
         Ok(f) => f,
         Err(c) => return c,
@@ -183,15 +195,9 @@ pub fn run(args: SynthArgs) -> ExitCode {
     );
     o.noise = args.noise;
     o.seed = args.seed;
-    o.endian = match args.endian {
-        EndianArg::Little => Endian::Little,
-        EndianArg::Big => Endian::Big,
-    };
+    o.endian = args.endian.into();
     o.file_version = args.file_version;
-    o.compression = match args.compression {
-        CompressionArg::None => SynthCompression::None,
-        CompressionArg::Zstd => SynthCompression::Zstd,
-    };
+    o.compression = args.compression.into();
     if o.compression == SynthCompression::Zstd && o.file_version != 7 {
         eprintln!("mmrace: --compression zstd needs --file-version 7");
         return ExitCode::from(2);

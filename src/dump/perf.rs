@@ -114,15 +114,7 @@ pub fn dump_perf(
         }
     }
     if let Some(p) = &printer {
-        sum.render_failures = p
-            .render_failures()
-            .into_iter()
-            .map(|f| RenderWarning {
-                event: format!("{}:{}", f.event.system, f.event.name),
-                records: f.records,
-                error: f.error.to_string(),
-            })
-            .collect();
+        sum.render_failures = RenderWarning::of(p);
     }
     Ok(sum)
 }

@@ -19,7 +19,11 @@
 //! `cargo test --test mutants` runs [`CI_MUTANTS`] random mutants per
 //! fixture plus every structural one (sampled); `MMRACE_MUTANTS=N` runs N
 //! random ones per fixture and every structural one (`scripts/mutants.sh`,
-//! in release, with the fuzz invariants too).
+//! in release, with the fuzz invariants too). `MMRACE_MUTANTS_SHARD=i/n`
+//! reads only the fixtures whose number is `i` modulo `n` (the mutants are
+//! the same as in the whole run: one process per core), and
+//! `MMRACE_MUTANTS_SLACK=S` sets [`TIME_SLACK`] to S seconds (a run in the
+//! background of a busy machine).
 
 use mmrace::analysis::{AnalyzeError, AnalyzeOptions, analyze_with_info};
 use mmrace::profile::Profile;
@@ -599,17 +603,43 @@ fn worker(invariants: bool) -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
     (tx, arx)
 }
 
+/// Which fixtures one process reads: `(i, n)` takes those numbered `i`
+/// modulo `n`.
+#[derive(Debug, Clone, Copy)]
+struct Shard {
+    index: usize,
+    count: usize,
+}
+
+impl Shard {
+    const ALL: Shard = Shard { index: 0, count: 1 };
+
+    fn from_env() -> Shard {
+        let Ok(v) = std::env::var("MMRACE_MUTANTS_SHARD") else {
+            return Shard::ALL;
+        };
+        let (i, n) = v
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)))
+            .filter(|&(i, n): &(usize, usize)| i < n)
+            .expect("MMRACE_MUTANTS_SHARD is i/n with i < n");
+        Shard { index: i, count: n }
+    }
+}
+
 fn run(
     random_per_fixture: usize,
     structural_per_fixture: Option<usize>,
     invariants: bool,
+    shard: Shard,
+    slack: Duration,
 ) -> Report {
     let (tx, rx) = worker(invariants);
     let mut rep = Report::default();
     let mut rng = Rng(0x6d6d_7261_6365_0009);
     let verbose = random_per_fixture > CI_MUTANTS;
-    for path in fixtures() {
-        if verbose {
+    for (number, path) in fixtures().into_iter().enumerate() {
+        if verbose && number % shard.count == shard.index {
             eprintln!(
                 "{} mutants so far, {} panics, {} failures, max time {:?}, max heap growth {} KiB; next {}",
                 rep.mutants,
@@ -630,8 +660,13 @@ fn run(
             edits = edits.into_iter().step_by(step).collect();
         }
         let endian = t.endian;
+        // Every shard draws every fixture's mutants, so that the generator
+        // gives each fixture the same ones as in the whole run.
         let randoms = random(&d, &lay, &mut rng, random_per_fixture);
         drop(t);
+        if number % shard.count != shard.index {
+            continue;
+        }
         let muts = edits
             .into_iter()
             .map(|e| e.apply(&d, endian, &lay))
@@ -641,7 +676,7 @@ fn run(
         let (base_time, _, base) = rx.recv().unwrap();
         let base = base.unwrap_or_else(|p| panic!("{name}: intact file panicked: {p}"));
         assert!(base.failures.is_empty(), "{name}: {:?}", base.failures);
-        let limit = base_time * TIME_FACTOR + TIME_SLACK;
+        let limit = base_time * TIME_FACTOR + slack;
         let mem_limit = MEMORY_FACTOR * d.len() + MEMORY_SLACK;
         for m in muts {
             rep.mutants += 1;
@@ -714,7 +749,10 @@ fn mutants_of_every_fixture_read_without_panic_in_bounded_time_and_memory() {
         Ok(v) => (v.parse().expect("MMRACE_MUTANTS is a number"), None, true),
         Err(_) => (CI_MUTANTS, Some(CI_STRUCTURAL), false),
     };
-    let rep = run(n, structural, invariants);
+    let slack = std::env::var("MMRACE_MUTANTS_SLACK").map_or(TIME_SLACK, |s| {
+        Duration::from_secs(s.parse().expect("MMRACE_MUTANTS_SLACK is seconds"))
+    });
+    let rep = run(n, structural, invariants, Shard::from_env(), slack);
     print(&rep);
     assert_eq!(rep.panics, 0);
     assert!(rep.failures.is_empty(), "{} failures", rep.failures.len());

@@ -25,8 +25,9 @@ use crate::feed::Fed;
 use crate::finding::Finding;
 use crate::ingest::{Ingest, IngestedTrace};
 use crate::model::RoleKind;
+use crate::model::{Event, EventIndex, EventRef};
 use crate::profile::{CompiledProfile, EventName, Profile, select_builtin};
-use crate::replay::{ReplayOptions, replay};
+use crate::replay::{Engine, FirstSeen, ReplayOptions, replay};
 
 mod perf;
 pub use perf::{PerfObserver, analyze_perf_observed, analyze_perf_with_info};
@@ -34,8 +35,10 @@ pub use perf::{PerfObserver, analyze_perf_observed, analyze_perf_with_info};
 /// Options of an analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzeOptions {
-    /// Replay CPUs in parallel (rayon's current pool; wrap the call in
-    /// `ThreadPool::install` to bound the threads).
+    /// Read the CPU streams of the first pass in parallel (rayon's current
+    /// pool; wrap the call in `ThreadPool::install` to bound the threads:
+    /// decoding runs on the pool too). The replay itself is one pass in
+    /// merged order.
     pub parallel: bool,
     /// The traced machine (`uname -m`), for built-in profile selection.
     pub arch: Option<String>,
@@ -290,7 +293,20 @@ pub fn analyze_with_info(
         .or_else(|| trace.options.machine().map(str::to_string));
     let p = choose_profile(&trace.formats, arch.as_deref(), profile)?;
     let compiled = p.compile(&trace.formats, trace.endian);
-    let mut ingest = Ingest::new(&compiled);
+    let mut o = opts.clone();
+    for (pid, comm) in &trace.cmdlines {
+        o.comms.entry(*pid).or_insert_with(|| comm.clone());
+    }
+    // The first pass (each task's first mm), then the replay as the
+    // records come: nothing is kept per record.
+    let first = first_seen(trace, &compiled, opts.parallel);
+    let mut engine = Engine::new(
+        first,
+        &replay_options(&compiled, &o),
+        compiled.provides(RoleKind::TlbFlushCompleted),
+        false,
+    );
+    let mut ingest = Ingest::streaming(&compiled);
     let streams = trace
         .all_cpu_records()
         .into_iter()
@@ -312,7 +328,15 @@ pub fn analyze_with_info(
             let c = per_cpu.entry(cpu).or_insert((0, ts.0, ts.0));
             c.0 += 1;
             c.2 = c.2.max(ts.0);
-            ingest.push_roles(ts, cpu, roles);
+            if let Some(at) = ingest.push_roles(ts, cpu, roles) {
+                for &(common_pid, role) in roles {
+                    engine.push(&Event {
+                        at,
+                        common_pid,
+                        role,
+                    });
+                }
+            }
         }
         Fed::Lost(l) => {
             let e = lost.entry((l.buffer, l.cpu)).or_insert_with(|| LostInfo {
@@ -377,12 +401,9 @@ pub fn analyze_with_info(
             starts_late,
         });
     }
-    let mut o = opts.clone();
-    for (pid, comm) in &trace.cmdlines {
-        o.comms.entry(*pid).or_insert_with(|| comm.clone());
-    }
     let ingested = ingest.finish();
-    let mut a = analyze_ingested(&ingested, &compiled, &o);
+    let findings = engine.findings(ingested.last_ts);
+    let mut a = conclude(findings, &ingested, &compiled);
     let clocks: std::collections::BTreeSet<&str> = trace
         .buffers
         .iter()
@@ -436,7 +457,6 @@ pub fn analyze_with_info(
 /// inferred when the profile maps no load or completion events.
 pub fn replay_options(profile: &CompiledProfile, opts: &AnalyzeOptions) -> ReplayOptions {
     ReplayOptions {
-        parallel: opts.parallel,
         infer_loads: !profile.provides(RoleKind::MmLoaded)
             && !profile.provides(RoleKind::DeferredSwitchCompleted),
         comms: opts.comms.clone(),
@@ -449,7 +469,55 @@ pub fn analyze_ingested(
     profile: &CompiledProfile,
     opts: &AnalyzeOptions,
 ) -> Analysis {
-    let mut findings = replay(trace, &replay_options(profile, opts));
+    conclude(
+        replay(trace, &replay_options(profile, opts)),
+        trace,
+        profile,
+    )
+}
+
+/// The first pass over a trace.dat's records: each task's first mm
+/// binding, every CPU stream read on its own (in parallel when asked).
+fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile, parallel: bool) -> FirstSeen {
+    use rayon::prelude::*;
+    let scan = |mut s: mmrace_parsers::tracedat::CpuRecords<'_>| {
+        let mut f = FirstSeen::default();
+        while let Some(it) = s.next_item() {
+            let Ok(mmrace_parsers::tracedat::Item::Record(r)) = it else {
+                continue;
+            };
+            // The merged index is not known in this pass: bindings of one
+            // timestamp on two CPUs are ordered by CPU.
+            let at = EventRef {
+                ts: r.ts,
+                index: EventIndex(u64::MAX),
+                cpu: r.cpu,
+            };
+            profile.classify(r.payload, |_, role| {
+                crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
+            });
+        }
+        f
+    };
+    let streams = trace.all_cpu_records();
+    let parts: Vec<FirstSeen> = if parallel {
+        streams.into_par_iter().map(scan).collect()
+    } else {
+        streams.into_iter().map(scan).collect()
+    };
+    parts.into_iter().fold(FirstSeen::default(), |mut a, b| {
+        a.merge(b);
+        a
+    })
+}
+
+/// The analysis of a replay's findings: the INV-7 gate, the coverage and
+/// the counters of `trace` (whose role events may not have been kept).
+fn conclude(
+    mut findings: Vec<Finding>,
+    trace: &IngestedTrace,
+    profile: &CompiledProfile,
+) -> Analysis {
     apply_quality_gate(&mut findings, trace);
     let mut warnings: Vec<String> = profile
         .warnings()

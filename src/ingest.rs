@@ -131,6 +131,9 @@ pub struct Ingest<'p> {
     trace: IngestedTrace,
     slots: Vec<Option<usize>>,
     tgids: HashMap<Pid, Pid>,
+    /// Keep the role events (else only counters, losses and thread groups:
+    /// the caller replays the events as they come).
+    keep: bool,
 }
 
 impl<'p> Ingest<'p> {
@@ -141,6 +144,17 @@ impl<'p> Ingest<'p> {
             trace: IngestedTrace::default(),
             slots: Vec::new(),
             tgids: HashMap::new(),
+            keep: true,
+        }
+    }
+
+    /// An ingest that keeps no role events: [`Ingest::push_roles`] gives
+    /// each record's place and the caller replays its roles at once, so
+    /// memory does not grow with the trace.
+    pub fn streaming(profile: &'p CompiledProfile) -> Ingest<'p> {
+        Ingest {
+            keep: false,
+            ..Ingest::new(profile)
         }
     }
 
@@ -172,15 +186,21 @@ impl<'p> Ingest<'p> {
 
     /// Pushes the next record of the merged stream already classified (see
     /// [`crate::feed`]): the same as [`Ingest::push_record`] with the roles
-    /// the profile gave for its payload.
+    /// the profile gave for its payload. Returns where the record is in
+    /// the merged stream (`None`: its CPU is ignored).
     #[inline]
-    pub fn push_roles(&mut self, ts: Timestamp, cpu: Cpu, roles: &[(Pid, Role)]) {
+    pub fn push_roles(
+        &mut self,
+        ts: Timestamp,
+        cpu: Cpu,
+        roles: &[(Pid, Role)],
+    ) -> Option<EventRef> {
         let index = EventIndex(self.trace.records);
         self.trace.records += 1;
         self.trace.last_ts = self.trace.last_ts.max(ts);
         if cpu.0 >= MAX_CPU {
             self.trace.ignored_records += 1;
-            return;
+            return None;
         }
         let i = slot(&mut self.trace.cpus, &mut self.slots, cpu);
         let at = EventRef { ts, index, cpu };
@@ -188,12 +208,15 @@ impl<'p> Ingest<'p> {
         c.last_ts = Some(ts);
         for &(common_pid, role) in roles {
             self.trace.role_counts[role.kind().index()] += 1;
-            c.events.push(Event {
-                at,
-                common_pid,
-                role,
-            });
+            if self.keep {
+                c.events.push(Event {
+                    at,
+                    common_pid,
+                    role,
+                });
+            }
         }
+        Some(at)
     }
 
     /// Reports that `cpu` lost events (`count` when known) before the record

@@ -1,34 +1,40 @@
-//! The replay: per-CPU address-space state replayed for all CPUs in parallel
-//! (rayon), then the cross-CPU checks (race-model.md §3.1, §3.4).
+//! The replay: every CPU's address-space state replayed in merged-stream
+//! order, with the cross-CPU checks decided online (race-model.md §3.1,
+//! §3.4). Memory is bounded by what is open (tasks, CPUs, owed flushes,
+//! pending deferrals), not by the trace's length.
 //!
 //! ```text
-//!  phase 0  task table      all CPUs ──par──▶ (pid, at, mm) sorted   (task → mm, comm)
-//!  phase 1  per-CPU replay  cpu0 │ cpu1 │ … ──par──▶ CpuFacts + INV-1 / INV-1a
-//!  phase 2  cross-CPU       facts of all CPUs ──▶ INV-1b, INV-2, INV-2b, INV-3
-//!  then     INV-7 gate, total-order sort
+//!  first pass    FirstSeen: each task's first mm (for tasks looked up before it)
+//!  per event     TaskTable::observe ─▶ State::step (its CPU: INV-1, 1a, 1b)
+//!                   └─ facts ─▶ Cross (INV-2, 2b, 3; open obligations only)
+//!  at the end    open windows decided, names filled in, total-order sort
 //! ```
 //!
-//! Phase 1 only reads the immutable task table, and phase 2 only reads the
-//! phase-1 results in CPU order, so the parallel and the sequential replay
-//! give identical results (tested).
+//! The engine is fed either by the trace.dat reader directly (the
+//! analysis: nothing is kept per event) or from an [`IngestedTrace`]
+//! (perf.data, tests, the timeline), in the same order; the results are
+//! the same (tested).
 
 pub(crate) mod cpu;
 mod cross;
 pub(crate) mod tasks;
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
-use mmrace_parsers::types::Pid;
-use rayon::prelude::*;
+use mmrace_parsers::types::{Pid, Timestamp};
 
 use crate::finding::{Finding, sort_findings};
 use crate::ingest::IngestedTrace;
+use crate::model::Event;
+use cpu::{CpuFacts, State};
+use cross::Cross;
+use tasks::TaskTable;
+pub(crate) use tasks::{FirstSeen, bindings};
 
 /// How to replay.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayOptions {
-    /// Replay the CPUs in parallel (rayon's current pool).
-    pub parallel: bool,
     /// The trace has no mm-load events: infer the loaded mm at every switch
     /// to a user task (INV-1 then cannot fire, by design).
     pub infer_loads: bool,
@@ -36,52 +42,148 @@ pub struct ReplayOptions {
     pub comms: BTreeMap<Pid, String>,
 }
 
-impl Default for ReplayOptions {
-    fn default() -> Self {
-        ReplayOptions {
-            parallel: true,
-            infer_loads: false,
-            comms: BTreeMap::new(),
+
+/// The replay engine: push every role event in merged-stream order, then
+/// [`Engine::finish`].
+pub(crate) struct Engine {
+    tasks: TaskTable,
+    states: Vec<State>,
+    /// CPU number → index in `states`.
+    slots: Vec<Option<usize>>,
+    /// The cross-CPU checks (not in the timeline's replay).
+    cross: Option<Cross>,
+    infer_loads: bool,
+    lanes: bool,
+}
+
+impl Engine {
+    /// An engine for a trace with the first pass `first`. `completions`:
+    /// the trace can show flush completions (the profile maps them);
+    /// `lanes`: keep every fact for the timeline, no cross-CPU checks.
+    pub(crate) fn new(
+        first: FirstSeen,
+        opts: &ReplayOptions,
+        completions: bool,
+        lanes: bool,
+    ) -> Engine {
+        Engine {
+            tasks: TaskTable::new(first, &opts.comms),
+            states: Vec::new(),
+            slots: Vec::new(),
+            cross: (!lanes).then(|| Cross::new(completions)),
+            infer_loads: opts.infer_loads,
+            lanes,
         }
     }
+
+    fn slot(&mut self, cpu: mmrace_parsers::types::Cpu) -> usize {
+        let n = cpu.0 as usize;
+        if self.slots.len() <= n {
+            self.slots.resize(n + 1, None);
+        }
+        match self.slots[n] {
+            Some(i) => i,
+            None => {
+                self.states
+                    .push(State::new(cpu, self.infer_loads, self.lanes));
+                self.slots[n] = Some(self.states.len() - 1);
+                self.states.len() - 1
+            }
+        }
+    }
+
+    /// Replays the next role event of the merged stream.
+    #[inline]
+    pub(crate) fn push(&mut self, e: &Event) {
+        self.tasks.observe(e);
+        let i = self.slot(e.at.cpu);
+        self.states[i].step(&self.tasks, e.at, e.role);
+        if let Some(c) = &mut self.cross {
+            c.take(&mut self.states, i);
+        }
+    }
+
+    /// The end of the trace at `end`: every finding (sorted by
+    /// [`Finding::total_cmp`], tasks named by the last name the trace gave
+    /// them), the task table and each CPU's state, by CPU number.
+    fn finish(mut self, end: Timestamp) -> (Vec<Finding>, TaskTable, Vec<State>) {
+        let mut findings = Vec::new();
+        match &mut self.cross {
+            Some(c) => {
+                c.finish(&mut self.states, end);
+                findings.append(&mut c.findings);
+            }
+            None => self.states.iter_mut().for_each(|s| s.finish(end)),
+        }
+        for s in &mut self.states {
+            findings.append(&mut s.out.findings);
+        }
+        for f in &mut findings {
+            if let Some(t) = &mut f.task {
+                t.comm = self.tasks.comm(t.pid);
+            }
+        }
+        sort_findings(&mut findings);
+        self.states.sort_by_key(|s| s.out.cpu);
+        (findings, self.tasks, self.states)
+    }
+
+    /// [`Engine::finish`], the findings only.
+    pub(crate) fn findings(self, end: Timestamp) -> Vec<Finding> {
+        self.finish(end).0
+    }
+}
+
+/// Every role event of `trace` in merged-stream order (by index; the
+/// roles of one record in their order).
+fn merged(trace: &IngestedTrace) -> impl Iterator<Item = &Event> {
+    let mut pos = vec![0usize; trace.cpus.len()];
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = trace
+        .cpus
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.events.first().map(|e| Reverse((e.at.index.0, i))))
+        .collect();
+    std::iter::from_fn(move || {
+        let Reverse((_, i)) = heap.pop()?;
+        let ev = &trace.cpus[i].events;
+        let e = &ev[pos[i]];
+        pos[i] += 1;
+        if let Some(n) = ev.get(pos[i]) {
+            heap.push(Reverse((n.at.index.0, i)));
+        }
+        Some(e)
+    })
 }
 
 /// Replays the trace and returns all findings of INV-1, 1a, 1b, 2, 2b and 3,
 /// sorted by [`Finding::total_cmp`], before the INV-7 gate.
 pub fn replay(trace: &IngestedTrace, opts: &ReplayOptions) -> Vec<Finding> {
-    let table = tasks::TaskTable::build(trace, opts.parallel, &opts.comms);
-    let end = trace.last_ts;
-    let run = |c| cpu::replay_cpu(c, &table, opts.infer_loads, end);
-    let mut facts: Vec<cpu::CpuFacts> = if opts.parallel {
-        trace.cpus.par_iter().map(run).collect()
-    } else {
-        trace.cpus.iter().map(run).collect()
-    };
-    let comm = |p: Pid| table.comm(p);
-    let cross = cross::check(&mut facts, end, &comm);
-    let mut findings: Vec<Finding> = facts.into_iter().flat_map(|f| f.findings).collect();
-    findings.extend(cross);
-    sort_findings(&mut findings);
-    findings
+    let mut engine = Engine::new(FirstSeen::of_trace(trace), opts, true, false);
+    for e in merged(trace) {
+        engine.push(e);
+    }
+    engine.findings(trace.last_ts)
 }
 
 /// The per-CPU replay facts with the timeline-only ones kept (running task,
-/// switch requests, returns to user, flush begins), and the task table that
-/// names the tasks: what [`crate::timeline`] turns into lanes. The same state
-/// machine as [`replay`]; no cross-CPU phase.
+/// switch requests, returns to user, flush begins), in `trace.cpus` order,
+/// and the task table that names the tasks: what [`crate::timeline`] turns
+/// into lanes. The same state machine as [`replay`]; no cross-CPU checks.
 pub(crate) fn replay_lanes(
     trace: &IngestedTrace,
     opts: &ReplayOptions,
-) -> (tasks::TaskTable, Vec<cpu::CpuFacts>) {
-    let table = tasks::TaskTable::build(trace, opts.parallel, &opts.comms);
-    let end = trace.last_ts;
-    let run = |c| cpu::replay_cpu_with(c, &table, opts.infer_loads, end, true);
-    let facts = if opts.parallel {
-        trace.cpus.par_iter().map(run).collect()
-    } else {
-        trace.cpus.iter().map(run).collect()
-    };
-    (table, facts)
+) -> (TaskTable, Vec<CpuFacts>) {
+    let mut engine = Engine::new(FirstSeen::of_trace(trace), opts, true, true);
+    for c in &trace.cpus {
+        let i = engine.slot(c.cpu);
+        engine.states[i].out.lost = c.lost.clone();
+    }
+    for e in merged(trace) {
+        engine.push(e);
+    }
+    let (_, table, states) = engine.finish(trace.last_ts);
+    (table, states.into_iter().map(|s| s.out).collect())
 }
 
 #[cfg(test)]

@@ -2,14 +2,17 @@
 //!
 //! One CPU's role stream drives {current task and its mm, loaded mm with
 //! provenance, pending deferred switch, switching window, in-user interval}.
-//! The CPU-local invariants INV-1 and INV-1a are decided here; everything
-//! the cross-CPU phase needs is recorded as compact facts.
+//! The CPU-local invariants INV-1 and INV-1a are decided here (and INV-1b,
+//! from what other CPUs told the pending deferral); everything the
+//! cross-CPU checks need leaves as [`Fact`]s the moment it happens. The
+//! timeline's replay keeps every fact instead ([`CpuFacts`]).
 
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 
+use super::cross;
 use super::tasks::TaskTable;
 use crate::finding::{Cause, ChainLink, Finding, Interval, Invariant, SuspectReason, TaskRef};
-use crate::ingest::{CpuEvents, LostSpan};
+use crate::ingest::LostSpan;
 use crate::model::{DeferKind, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, Tracked};
 
 /// The CPU state after an event, for cross-CPU "what was c doing at t" queries.
@@ -83,18 +86,6 @@ pub(crate) struct UserIv {
     pub end: Option<EventRef>,
 }
 
-/// An INV-1 finding that a per-mm deferral may explain (INV-1b, decided
-/// across CPUs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MmFlagCandidate {
-    pub finding: usize,
-    pub mm: Mm,
-    pub req: EventRef,
-    pub skipped: Option<EventRef>,
-    pub user: EventRef,
-    pub pid: Pid,
-}
-
 /// The running task after an event (timeline lanes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RunFact {
@@ -113,12 +104,32 @@ pub(crate) struct SwitchReq {
     pub deferred: DeferKind,
 }
 
-/// Everything phase 1 learns about one CPU.
+/// What one CPU's replay tells the cross-CPU checks, as it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fact {
+    Load(LoadFact),
+    DeferDone(DeferDone),
+    FlushReq(FlushReq),
+    FlushDeferred(FlushReq),
+    Completion(Completion),
+    /// A PTE update began (its window is [`Fact::Pte`] at the end).
+    PteBegin {
+        at: EventRef,
+        mm: Mm,
+        lazy: bool,
+    },
+    Pte(PteWindow),
+    /// A user interval began, with the loaded mm then.
+    UserStart(UserIv, Option<Mm>),
+    /// The open user interval ended.
+    UserEnd(EventRef),
+}
+
+/// Everything the timeline's replay keeps of one CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CpuFacts {
     pub cpu: Cpu,
     pub findings: Vec<Finding>,
-    pub mmflag: Vec<MmFlagCandidate>,
     pub segs: Vec<Seg>,
     pub loads: Vec<LoadFact>,
     pub defer_done: Vec<DeferDone>,
@@ -147,15 +158,18 @@ struct Cur {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pending {
-    kind: DeferKind,
+pub(crate) struct Pending {
+    pub(crate) kind: DeferKind,
     task: Pid,
     prev_mm: Option<Mm>,
-    mm: Mm,
-    req: EventRef,
+    pub(crate) mm: Mm,
+    pub(crate) req: EventRef,
     /// The switch that lost a per-thread flag: (event, from, to).
     lost_switch: Option<(EventRef, Pid, Pid)>,
     skipped: Option<EventRef>,
+    /// The first deferred completion of this mm on another CPU since the
+    /// request (a per-mm flag consumed there: INV-1b).
+    pub(crate) consumed: Option<(Cpu, DeferDone)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,64 +178,35 @@ struct Hw {
     deferred_completion: bool,
 }
 
-struct State<'t> {
-    tasks: &'t TaskTable,
+/// One CPU's replay state.
+pub(crate) struct State {
     infer_loads: bool,
-    /// Keep the timeline-only facts (runs, switch requests, returns).
+    /// Keep every fact (the timeline) instead of handing them out.
     lanes: bool,
-    trace_end: Timestamp,
     cur: Option<Cur>,
     hw: Option<Hw>,
     switching_to: Option<Mm>,
-    pending: Option<Pending>,
+    pub(crate) pending: Option<Pending>,
     user: Option<UserIv>,
+    /// The state after the last change ("what was this CPU doing").
+    pub(crate) seg: Option<Seg>,
+    /// Facts for the cross-CPU checks since the engine last took them.
+    pub(crate) emit: Vec<Fact>,
     inv1_open: Option<usize>,
     last_switch: Option<(Pid, Pid)>,
     /// A task switch happened and no mm was loaded since.
     load_due: bool,
     pte_stack: Vec<(EventRef, Mm, u64, bool)>,
-    flush_stack: Vec<(EventRef, Mm, bool)>,
-    out: CpuFacts,
+    pub(crate) flush_stack: Vec<(EventRef, Mm, bool)>,
+    pub(crate) out: CpuFacts,
 }
 
-/// Replays one CPU. `infer_loads`: the trace has no load events, so the loaded
-/// mm is inferred at every switch to a user task.
-pub(crate) fn replay_cpu(
-    ev: &CpuEvents,
-    tasks: &TaskTable,
-    infer_loads: bool,
-    trace_end: Timestamp,
-) -> CpuFacts {
-    replay_cpu_with(ev, tasks, infer_loads, trace_end, false)
-}
-
-/// [`replay_cpu`], keeping the timeline-only facts when `lanes` is set.
-pub(crate) fn replay_cpu_with(
-    ev: &CpuEvents,
-    tasks: &TaskTable,
-    infer_loads: bool,
-    trace_end: Timestamp,
-    lanes: bool,
-) -> CpuFacts {
-    let mut s = State {
-        tasks,
-        infer_loads,
-        lanes,
-        trace_end,
-        cur: None,
-        hw: None,
-        switching_to: None,
-        pending: None,
-        user: None,
-        inv1_open: None,
-        last_switch: None,
-        load_due: false,
-        pte_stack: Vec::new(),
-        flush_stack: Vec::new(),
-        out: CpuFacts {
-            cpu: ev.cpu,
+impl CpuFacts {
+    /// A CPU with no facts yet.
+    pub(crate) fn empty(cpu: Cpu) -> CpuFacts {
+        CpuFacts {
+            cpu,
             findings: Vec::new(),
-            mmflag: Vec::new(),
             segs: Vec::new(),
             loads: Vec::new(),
             defer_done: Vec::new(),
@@ -230,18 +215,43 @@ pub(crate) fn replay_cpu_with(
             completions: Vec::new(),
             pte: Vec::new(),
             user: Vec::new(),
-            lost: ev.lost.clone(),
+            lost: Vec::new(),
             runs: Vec::new(),
             switch_reqs: Vec::new(),
             returns: Vec::new(),
             flush_begins: Vec::new(),
-        },
-    };
-    for e in &ev.events {
-        s.step(e.at, e.role);
+        }
     }
-    s.finish();
-    s.out
+}
+
+impl State {
+    /// The open user interval.
+    pub(crate) fn user_now(&self) -> Option<UserIv> {
+        self.user
+    }
+
+    /// A CPU before its first event. `infer_loads`: the trace has no load
+    /// events, so the loaded mm is inferred at every switch to a user task;
+    /// `lanes`: keep every fact for the timeline.
+    pub(crate) fn new(cpu: Cpu, infer_loads: bool, lanes: bool) -> State {
+        State {
+            infer_loads,
+            lanes,
+            cur: None,
+            hw: None,
+            switching_to: None,
+            pending: None,
+            user: None,
+            seg: None,
+            emit: Vec::new(),
+            inv1_open: None,
+            last_switch: None,
+            load_due: false,
+            pte_stack: Vec::new(),
+            flush_stack: Vec::new(),
+            out: CpuFacts::empty(cpu),
+        }
+    }
 }
 
 fn tracked_value(m: Mm, at: EventRef, observed: bool) -> Tracked<Mm> {
@@ -256,7 +266,31 @@ fn tracked_value(m: Mm, at: EventRef, observed: bool) -> Tracked<Mm> {
     Tracked { value: m, prov }
 }
 
-impl State<'_> {
+impl State {
+    /// Hands a fact to the cross-CPU checks, or keeps it for the timeline.
+    fn fact(&mut self, f: Fact) {
+        if !self.lanes {
+            self.emit.push(f);
+            return;
+        }
+        let o = &mut self.out;
+        match f {
+            Fact::Load(l) => o.loads.push(l),
+            Fact::DeferDone(d) => o.defer_done.push(d),
+            Fact::FlushReq(r) => o.flush_reqs.push(r),
+            Fact::FlushDeferred(r) => o.flush_deferred.push(r),
+            Fact::Completion(c) => o.completions.push(c),
+            Fact::Pte(w) => o.pte.push(w),
+            Fact::UserEnd(at) => {
+                if let Some(u) = &mut self.user {
+                    u.end = Some(at);
+                    o.user.push(*u);
+                }
+            }
+            Fact::PteBegin { .. } | Fact::UserStart(..) => {}
+        }
+    }
+
     fn resolve_mm(&self, a: MmArg) -> Option<(Mm, bool)> {
         match a {
             MmArg::Value(m) => Some((m, true)),
@@ -301,7 +335,7 @@ impl State<'_> {
             lazy: self.lazy(),
             switching_to: self.switching_to,
         };
-        if let Some(last) = self.out.segs.last()
+        if let Some(last) = &self.seg
             && (
                 last.hw,
                 last.hw_at,
@@ -318,7 +352,10 @@ impl State<'_> {
         {
             return;
         }
-        self.out.segs.push(seg);
+        self.seg = Some(seg);
+        if self.lanes {
+            self.out.segs.push(seg);
+        }
     }
 
     /// Records the running task (timeline only; repeated states dropped).
@@ -344,9 +381,9 @@ impl State<'_> {
     }
 
     fn close_user(&mut self, at: EventRef) {
-        if let Some(mut u) = self.user.take() {
-            u.end = Some(at);
-            self.out.user.push(u);
+        if self.user.is_some() {
+            self.fact(Fact::UserEnd(at));
+            self.user = None;
         }
     }
 
@@ -358,14 +395,16 @@ impl State<'_> {
         }
     }
 
-    fn task_mm(&self, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
+    fn task_mm(&self, tasks: &TaskTable, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
         match self.cur {
             Some(c) if c.pid == pid && c.mm.is_some() => c.mm,
-            _ => self.tasks.mm_at(pid, at),
+            _ => tasks.mm_at(pid, at),
         }
     }
 
-    fn step(&mut self, at: EventRef, role: Role) {
+    /// Replays one role event of this CPU; `tasks` has taken in the
+    /// event's bindings already.
+    pub(crate) fn step(&mut self, tasks: &TaskTable, at: EventRef, role: Role) {
         let is_switch = matches!(role, Role::TaskSwitch { .. });
         // A load "due" after a switch is the event right after it (x86
         // switch_mm's tlb_flush follows sched_switch at once); anything in
@@ -378,7 +417,7 @@ impl State<'_> {
                 next_pid,
                 next_mm,
                 ..
-            } => self.on_switch(at, prev_pid, next_pid, next_mm),
+            } => self.on_switch(tasks, at, prev_pid, next_pid, next_mm),
             Role::TaskMm { pid, mm } => {
                 if let Some(c) = &mut self.cur
                     && c.pid == pid
@@ -423,6 +462,7 @@ impl State<'_> {
                             req: at,
                             lost_switch: None,
                             skipped: None,
+                            consumed: None,
                         }),
                     };
                     self.push_seg(at);
@@ -456,12 +496,13 @@ impl State<'_> {
                 };
                 if let Some((m, observed)) = target {
                     let req = self.pending.filter(|p| p.mm == m).map(|p| p.req);
-                    self.out.defer_done.push(DeferDone {
+                    let pid = self.resolve_pid(pid);
+                    self.fact(Fact::DeferDone(DeferDone {
                         at,
                         mm: m,
-                        pid: self.resolve_pid(pid),
+                        pid,
                         req,
-                    });
+                    }));
                     self.on_load(at, m, observed, None, true);
                 }
             }
@@ -472,12 +513,12 @@ impl State<'_> {
             }
             Role::TlbFlushRequested { mm, .. } => {
                 if let Some((m, _)) = self.resolve_mm(mm) {
-                    self.out.flush_reqs.push(FlushReq { at, mm: m });
+                    self.fact(Fact::FlushReq(FlushReq { at, mm: m }));
                 }
             }
             Role::TlbFlushDeferred { mm } => {
                 if let Some((m, _)) = self.resolve_mm(mm) {
-                    self.out.flush_deferred.push(FlushReq { at, mm: m });
+                    self.fact(Fact::FlushDeferred(FlushReq { at, mm: m }));
                 }
             }
             Role::TlbFlushBegin { mm, all_cpus } => {
@@ -499,17 +540,18 @@ impl State<'_> {
                     }),
                 };
                 if let Some((start, m, began_all)) = begin {
-                    self.out.completions.push(Completion {
+                    self.fact(Fact::Completion(Completion {
                         start,
                         done: at,
                         mm: m,
                         all_cpus: all_cpus || began_all,
-                    });
+                    }));
                 }
             }
             Role::PteUpdateBegin { mm, addr, lazy } => {
                 if let Some((m, _)) = self.resolve_mm(mm) {
                     self.pte_stack.push((at, m, addr, lazy));
+                    self.fact(Fact::PteBegin { at, mm: m, lazy });
                 }
             }
             Role::PteUpdateEnd { mm, addr } => {
@@ -523,13 +565,13 @@ impl State<'_> {
                     }),
                 };
                 if let Some((begin, m, a, lazy)) = open {
-                    self.out.pte.push(PteWindow {
+                    self.fact(Fact::Pte(PteWindow {
                         begin,
                         end: Some(at),
                         mm: m,
                         addr: a,
                         lazy,
-                    });
+                    }));
                 }
             }
             Role::ReturnToUser { pid } => {
@@ -537,7 +579,7 @@ impl State<'_> {
                     if self.lanes {
                         self.out.returns.push((at, p));
                     }
-                    self.on_user(at, p);
+                    self.on_user(tasks, at, p);
                 }
             }
             Role::KernelEntry { .. } => self.close_user(at),
@@ -547,7 +589,14 @@ impl State<'_> {
         }
     }
 
-    fn on_switch(&mut self, at: EventRef, prev: Pid, next: Pid, next_mm: Option<Mm>) {
+    fn on_switch(
+        &mut self,
+        tasks: &TaskTable,
+        at: EventRef,
+        prev: Pid,
+        next: Pid,
+        next_mm: Option<Mm>,
+    ) {
         if self.last_switch == Some((prev, next)) {
             // The same switch seen by a second event (sched_switch + mmctx:switch).
             self.load_due = true;
@@ -569,7 +618,7 @@ impl State<'_> {
                 value: m,
                 prov: Provenance::Observed { event: at },
             }),
-            None => self.tasks.mm_at(next, at),
+            None => tasks.mm_at(next, at),
         };
         if let Some(p) = &mut self.pending
             && p.kind == DeferKind::ThreadFlag
@@ -633,23 +682,22 @@ impl State<'_> {
         if self.pending.is_some_and(|p| p.mm == m) {
             self.pending = None;
         }
-        self.out.loads.push(LoadFact {
+        self.fact(Fact::Load(LoadFact {
             at,
             mm: m,
             flushed,
             deferred_completion,
-        });
+        }));
         self.push_seg(at);
     }
 
+    /// The task of a finding; its name is filled in at the end of the
+    /// trace (the last name the trace gives it).
     fn task_ref(&self, pid: Pid) -> TaskRef {
-        TaskRef {
-            pid,
-            comm: self.tasks.comm(pid),
-        }
+        TaskRef { pid, comm: None }
     }
 
-    fn on_user(&mut self, at: EventRef, pid: Pid) {
+    fn on_user(&mut self, tasks: &TaskTable, at: EventRef, pid: Pid) {
         if self.cur.is_some_and(|c| c.pid != pid) {
             // The task returning is not the one the last switch brought in:
             // a switch was not recorded, and with it whatever it loaded.
@@ -663,26 +711,29 @@ impl State<'_> {
         if self.cur.is_none() {
             self.cur = Some(Cur {
                 pid,
-                mm: self.tasks.mm_at(pid, at),
+                mm: tasks.mm_at(pid, at),
                 since: at,
                 prev: pid,
             });
             self.push_seg(at);
             self.push_run(at);
         }
-        let expected = self.task_mm(pid, at);
+        let expected = self.task_mm(tasks, pid, at);
         // A second return of the same task without a kernel entry seen in
         // between (sys_exit and mmctx:user of one return, or a trace without
         // kernel-entry events) continues the user interval, but the loaded
         // mm is checked again: it may have been observed anew.
         if self.user.is_none_or(|u| u.pid != pid) {
             self.close_user(at);
-            self.user = Some(UserIv {
+            let u = UserIv {
                 pid,
                 mm: expected.map(|t| t.value),
                 start: at,
                 end: None,
-            });
+            };
+            self.user = Some(u);
+            let hw = self.seg.and_then(|s| s.hw);
+            self.fact(Fact::UserStart(u, hw));
         }
 
         let pending = self.pending;
@@ -706,7 +757,9 @@ impl State<'_> {
                 Interval {
                     start: at,
                     end: None,
-                    end_ts: self.trace_end,
+                    // The trace's end, until the window closes (set at the
+                    // end of the trace if it never does).
+                    end_ts: at.ts,
                 },
             );
             f.cause = Some(cause);
@@ -725,22 +778,20 @@ impl State<'_> {
             if !exp.prov.is_observed() {
                 f.add_suspect(SuspectReason::InferredTaskMm);
             }
-            self.out.findings.push(f);
-            let idx = self.out.findings.len() - 1;
-            self.inv1_open = Some(idx);
+            // INV-1b: the pending per-mm deferral's flag was consumed by
+            // another CPU's deferred completion before this return.
             if let Some(p) = pending
                 && p.kind == DeferKind::MmFlag
                 && p.mm == exp.value
+                && let Some((c1, done)) = p.consumed
             {
-                self.out.mmflag.push(MmFlagCandidate {
-                    finding: idx,
-                    mm: p.mm,
-                    req: p.req,
-                    skipped: p.skipped,
-                    user: at,
-                    pid,
-                });
+                let g = cross::mm_flag_consumed(&f, p.mm, p.req, p.skipped, at, pid, c1, done);
+                f.cause = Some(Cause::MmFlagConsumedElsewhere);
+                f.other_cpu = Some(c1);
+                self.out.findings.push(g);
             }
+            self.out.findings.push(f);
+            self.inv1_open = Some(self.out.findings.len() - 1);
         }
 
         // INV-1a: a per-thread deferral lost by a same-mm switch.
@@ -783,18 +834,27 @@ impl State<'_> {
         }
     }
 
-    fn finish(&mut self) {
-        if let Some(u) = self.user.take() {
+    /// The end of the trace at `end`: open INV-1 windows last until then,
+    /// the open user interval and PTE updates stay open.
+    pub(crate) fn finish(&mut self, end: Timestamp) {
+        for f in &mut self.out.findings {
+            if f.window.end.is_none() {
+                f.window.end_ts = end;
+            }
+        }
+        if self.lanes
+            && let Some(u) = self.user.take()
+        {
             self.out.user.push(u);
         }
         for (begin, mm, addr, lazy) in std::mem::take(&mut self.pte_stack) {
-            self.out.pte.push(PteWindow {
+            self.fact(Fact::Pte(PteWindow {
                 begin,
                 end: None,
                 mm,
                 addr,
                 lazy,
-            });
+            }));
         }
         self.out.pte.sort_by_key(|w| w.begin);
         self.out.completions.sort_by_key(|c| (c.start, c.done));

@@ -1,100 +1,110 @@
-//! Phase 0: the global task → mm (and comm) table, built from every CPU's
-//! observations so that the per-CPU replays can run independently.
+//! The task → mm (and comm) table the replay consults, kept as it goes.
+//!
+//! The replay runs in merged-stream order, so "the task's last binding at
+//! or before this event" is simply the latest binding seen so far. What the
+//! stream cannot know yet — a task's *first* binding when it is looked up
+//! before that binding (`InferRule::TaskMmFromLater`), and the first user mm
+//! of a thread group — comes from a first pass ([`FirstSeen`]), whose size
+//! is bounded by the number of tasks, not by the trace's length.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mmrace_parsers::types::{Pid, Timestamp};
-use rayon::prelude::*;
 
-use crate::ingest::{CpuEvents, IngestedTrace};
-use crate::model::{Comm, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, Tracked};
+use crate::ingest::IngestedTrace;
+use crate::model::{
+    Comm, Event, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, Tracked,
+};
 
-/// Observed task → mm bindings and task names.
+/// Calls `f(pid, mm)` for every task → mm binding `role` shows.
+#[inline]
+pub(crate) fn bindings(role: &Role, mut f: impl FnMut(Pid, Mm)) {
+    match *role {
+        Role::TaskSwitch {
+            prev_pid,
+            next_pid,
+            prev_mm,
+            next_mm,
+            ..
+        } => {
+            if let Some(m) = prev_mm {
+                f(prev_pid, m);
+            }
+            if let Some(m) = next_mm {
+                f(next_pid, m);
+            }
+        }
+        Role::TaskMm { pid, mm } => f(pid, mm),
+        Role::MmSwitchRequested {
+            pid: PidArg::Value(p),
+            next_mm: MmArg::Value(m),
+            ..
+        } => f(p, m),
+        _ => {}
+    }
+}
+
+/// Whether a role can bind a task to an mm (what [`FirstSeen`] reads).
+#[inline]
+pub(crate) fn may_bind(role: &Role) -> bool {
+    matches!(
+        role,
+        Role::TaskSwitch { .. } | Role::TaskMm { .. } | Role::MmSwitchRequested { .. }
+    )
+}
+
+/// The first pass: every task's first mm binding (the earliest by time,
+/// then by CPU stream), and, when the trace names thread groups, the
+/// groups and the first user mm of each group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct TaskTable {
-    /// (pid, at, mm), sorted.
-    mms: Vec<MmObs>,
-    comms: BTreeMap<Pid, String>,
+pub(crate) struct FirstSeen {
+    mms: HashMap<Pid, (EventRef, Mm)>,
     /// (tid, ts, tgid), sorted: which thread group a task belonged to.
     groups: Vec<(Pid, Timestamp, Pid)>,
-    /// (tgid, at, mm): user mms observed for any thread of a group, sorted.
-    group_mms: Vec<(Pid, EventRef, Mm)>,
+    /// Per thread group: the first user mm seen for any of its threads.
+    group_first: HashMap<Pid, (EventRef, Mm)>,
 }
 
-/// A task → mm observation.
-type MmObs = (Pid, EventRef, Mm);
-/// A task name observation.
-type CommObs = (EventRef, Pid, Comm);
+impl FirstSeen {
+    /// Offers a binding seen at `at`, in the order of one CPU stream: the
+    /// first is kept (two in one event: the larger mm, as a sorted table
+    /// gives).
+    #[inline]
+    pub(crate) fn offer(&mut self, pid: Pid, at: EventRef, mm: Mm) {
+        self.mms
+            .entry(pid)
+            .and_modify(|e| {
+                if e.0 == at && mm > e.1 {
+                    e.1 = mm;
+                }
+            })
+            .or_insert((at, mm));
+    }
 
-fn observe(c: &CpuEvents) -> (Vec<MmObs>, Vec<CommObs>) {
-    let mut mms = Vec::new();
-    let mut comms = Vec::new();
-    for e in &c.events {
-        match e.role {
-            Role::TaskSwitch {
-                prev_pid,
-                next_pid,
-                prev_mm,
-                next_mm,
-                next_comm,
-                ..
-            } => {
-                if let Some(m) = prev_mm {
-                    mms.push((prev_pid, e.at, m));
-                }
-                if let Some(m) = next_mm {
-                    mms.push((next_pid, e.at, m));
-                }
-                if let Some(cm) = next_comm {
-                    comms.push((e.at, next_pid, cm));
-                }
-            }
-            Role::TaskMm { pid, mm } => mms.push((pid, e.at, mm)),
-            Role::MmSwitchRequested {
-                pid: PidArg::Value(p),
-                next_mm: MmArg::Value(m),
-                ..
-            } => {
-                mms.push((p, e.at, m));
-            }
-            _ => {}
+    /// Merges the first pass over another CPU stream: the earlier binding
+    /// of each task wins (by [`EventRef`] order).
+    pub(crate) fn merge(&mut self, other: FirstSeen) {
+        for (pid, x) in other.mms {
+            self.mms
+                .entry(pid)
+                .and_modify(|e| {
+                    if x.0 < e.0 {
+                        *e = x;
+                    }
+                })
+                .or_insert(x);
         }
     }
-    (mms, comms)
-}
 
-impl TaskTable {
-    /// Collects observations from all CPUs (in parallel when asked) and sorts
-    /// them; `extra` adds names from the trace's saved cmdlines (lower
-    /// precedence than names seen in events).
-    pub(crate) fn build(
-        trace: &IngestedTrace,
-        parallel: bool,
-        extra: &BTreeMap<Pid, String>,
-    ) -> TaskTable {
-        let parts: Vec<_> = if parallel {
-            trace.cpus.par_iter().map(observe).collect()
-        } else {
-            trace.cpus.iter().map(observe).collect()
-        };
-        let mut mms = Vec::new();
-        let mut comms = Vec::new();
-        for (m, c) in parts {
-            mms.extend(m);
-            comms.extend(c);
-        }
-        // The order is total (equal observations are identical), so the
-        // parallel sort gives the same table.
-        if parallel {
-            mms.par_sort_unstable();
-        } else {
-            mms.sort_unstable();
-        }
-        mms.dedup();
-        comms.sort_unstable_by_key(|(at, pid, _)| (*at, *pid));
-        let mut names = extra.clone();
-        for (_, pid, c) in comms {
-            names.insert(pid, c.as_string());
+    /// The first pass over an ingested trace.
+    pub(crate) fn of_trace(trace: &IngestedTrace) -> FirstSeen {
+        let mut f = FirstSeen::default();
+        for c in &trace.cpus {
+            let mut part = FirstSeen::default();
+            for e in &c.events {
+                bindings(&e.role, |p, m| part.offer(p, e.at, m));
+            }
+            f.merge(part);
         }
         let mut groups: Vec<_> = trace
             .threads
@@ -103,97 +113,144 @@ impl TaskTable {
             .collect();
         groups.sort_unstable();
         groups.dedup();
-        let mut t = TaskTable {
-            mms,
-            comms: names,
-            groups,
-            group_mms: Vec::new(),
-        };
-        if !t.groups.is_empty() {
+        f.groups = groups;
+        if !f.groups.is_empty() {
             // Only user mms spread to the group: `exit_mm` (mm 0) is per
             // thread.
-            let mut g: Vec<_> = t
-                .mms
-                .iter()
-                .filter(|(_, _, m)| m.is_user())
-                .filter_map(|&(p, at, m)| t.tgid_at(p, at.ts).map(|g| (g, at, m)))
-                .collect();
-            g.sort_unstable();
-            g.dedup();
-            t.group_mms = g;
+            let mut first: HashMap<Pid, (EventRef, Mm)> = HashMap::new();
+            for c in &trace.cpus {
+                for e in &c.events {
+                    bindings(&e.role, |p, m| {
+                        if !m.is_user() {
+                            return;
+                        }
+                        if let Some(g) = tgid_at(&f.groups, p, e.at.ts) {
+                            first
+                                .entry(g)
+                                .and_modify(|x| {
+                                    if (e.at, m) < *x {
+                                        *x = (e.at, m);
+                                    }
+                                })
+                                .or_insert((e.at, m));
+                        }
+                    });
+                }
+            }
+            f.group_first = first;
         }
-        t
+        f
+    }
+}
+
+/// The thread group of task `tid` at `ts` in a sorted (tid, ts, tgid) list:
+/// the last observation at or before `ts`, else the first after it.
+fn tgid_at(groups: &[(Pid, Timestamp, Pid)], tid: Pid, ts: Timestamp) -> Option<Pid> {
+    let lo = groups.partition_point(|(p, _, _)| *p < tid);
+    let hi = groups.partition_point(|(p, _, _)| *p <= tid);
+    let list = &groups[lo..hi];
+    let k = list.partition_point(|(_, t, _)| *t <= ts);
+    list.get(k.saturating_sub(1)).map(|&(_, _, g)| g)
+}
+
+/// Task → mm bindings and task names, as of the event being replayed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TaskTable {
+    first: FirstSeen,
+    /// Per task: its latest binding so far.
+    last: HashMap<Pid, (EventRef, Mm)>,
+    /// Per thread group: the latest user mm of any of its threads so far.
+    group_last: HashMap<Pid, (EventRef, Mm)>,
+    /// Names: saved cmdlines, overwritten by names seen in events.
+    comms: BTreeMap<Pid, String>,
+}
+
+impl TaskTable {
+    /// A table with the first pass's results and the trace's saved
+    /// cmdlines (names seen in events take precedence).
+    pub(crate) fn new(first: FirstSeen, extra: &BTreeMap<Pid, String>) -> TaskTable {
+        TaskTable {
+            first,
+            last: HashMap::new(),
+            group_last: HashMap::new(),
+            comms: extra.clone(),
+        }
+    }
+
+    /// Takes in the bindings and the name an event shows; called for every
+    /// event before the CPU's replay steps over it.
+    #[inline]
+    pub(crate) fn observe(&mut self, e: &Event) {
+        if !may_bind(&e.role) {
+            return;
+        }
+        let at = e.at;
+        let (last, group_last, first) = (&mut self.last, &mut self.group_last, &self.first);
+        bindings(&e.role, |p, m| {
+            let keep = |x: &mut (EventRef, Mm)| {
+                // Two bindings of one task in one event: the larger mm, as
+                // a sorted table gives.
+                if x.0 != at || m > x.1 {
+                    *x = (at, m);
+                }
+            };
+            last.entry(p).and_modify(keep).or_insert((at, m));
+            if m.is_user()
+                && !first.groups.is_empty()
+                && let Some(g) = tgid_at(&first.groups, p, at.ts)
+            {
+                group_last.entry(g).and_modify(keep).or_insert((at, m));
+            }
+        });
+        if let Role::TaskSwitch {
+            next_pid,
+            next_comm: Some(c),
+            ..
+        } = e.role
+        {
+            self.set_comm(next_pid, c);
+        }
+    }
+
+    fn set_comm(&mut self, pid: Pid, c: Comm) {
+        let name = c.as_string();
+        if self.comms.get(&pid) != Some(&name) {
+            self.comms.insert(pid, name);
+        }
     }
 
     /// The thread group of task `tid` at `ts`: the last observation at or
     /// before `ts`, else the first after it.
     pub(crate) fn tgid_at(&self, tid: Pid, ts: Timestamp) -> Option<Pid> {
-        let lo = self.groups.partition_point(|(p, _, _)| *p < tid);
-        let hi = self.groups.partition_point(|(p, _, _)| *p <= tid);
-        let list = &self.groups[lo..hi];
-        let k = list.partition_point(|(_, t, _)| *t <= ts);
-        list.get(k.saturating_sub(1)).map(|&(_, _, g)| g)
+        tgid_at(&self.first.groups, tid, ts)
     }
 
-    /// The newest user mm seen for any thread of `pid`'s group at or before
-    /// `at`, else the oldest after it.
-    fn group_mm(&self, pid: Pid, at: EventRef) -> Option<(EventRef, Mm, bool)> {
-        let g = self.tgid_at(pid, at.ts)?;
-        let lo = self.group_mms.partition_point(|(p, _, _)| *p < g);
-        let hi = self.group_mms.partition_point(|(p, _, _)| *p <= g);
-        let list = &self.group_mms[lo..hi];
-        let k = list.partition_point(|(_, a, _)| *a <= at);
-        if k > 0 {
-            let (_, a, m) = list[k - 1];
-            Some((a, m, true))
-        } else {
-            list.first().map(|&(_, a, m)| (a, m, false))
-        }
-    }
-
-    /// The mm of `pid` at `at`: the last binding of the task itself at or
-    /// before `at` (observed); else, when the trace gives thread groups
-    /// (perf.data), the last user mm seen for another thread of its group
-    /// at or before `at` (inferred: threads share their mm); else the
-    /// task's own first binding after `at`, then its group's (inferred).
+    /// The mm of `pid` at `at`: the task's latest binding so far
+    /// (observed); else, when the trace gives thread groups (perf.data),
+    /// the latest user mm of another thread of its group (inferred: threads
+    /// share their mm); else the task's own first binding, later in the
+    /// trace, then its group's (inferred).
     pub(crate) fn mm_at(&self, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
-        let lo = self.mms.partition_point(|(p, _, _)| *p < pid);
-        let hi = self.mms.partition_point(|(p, _, _)| *p <= pid);
-        let list = &self.mms[lo..hi];
-        let k = list.partition_point(|(_, a, _)| *a <= at);
-        if k > 0 {
-            let (_, a, m) = list[k - 1];
+        if let Some(&(a, m)) = self.last.get(&pid) {
             return Some(Tracked {
                 value: m,
                 prov: Provenance::Observed { event: a },
             });
         }
-        let group = self.group_mm(pid, at);
-        if let Some((a, m, true)) = group {
-            return Some(Tracked {
-                value: m,
-                prov: Provenance::Inferred {
-                    event: a,
-                    rule: InferRule::ThreadGroupMm,
-                },
-            });
-        }
-        if let Some(&(_, a, m)) = list.first() {
-            return Some(Tracked {
-                value: m,
-                prov: Provenance::Inferred {
-                    event: a,
-                    rule: InferRule::TaskMmFromLater,
-                },
-            });
-        }
-        group.map(|(a, m, _)| Tracked {
+        let group = self.tgid_at(pid, at.ts);
+        let inferred = |(a, m): (EventRef, Mm), rule| Tracked {
             value: m,
-            prov: Provenance::Inferred {
-                event: a,
-                rule: InferRule::ThreadGroupMm,
-            },
-        })
+            prov: Provenance::Inferred { event: a, rule },
+        };
+        if let Some(&x) = group.and_then(|g| self.group_last.get(&g)) {
+            return Some(inferred(x, InferRule::ThreadGroupMm));
+        }
+        if let Some(&x) = self.first.mms.get(&pid) {
+            return Some(inferred(x, InferRule::TaskMmFromLater));
+        }
+        group
+            .and_then(|g| self.first.group_first.get(&g))
+            .map(|&x| inferred(x, InferRule::ThreadGroupMm))
     }
 
     /// The task's name, when known.

@@ -250,12 +250,17 @@ fn thread_group_evidence_is_conservative() {
             (700, 1, 700),
         ],
     );
-    let table = tasks::TaskTable::build(&t, false, &BTreeMap::new());
+    let mut table = tasks::TaskTable::new(FirstSeen::of_trace(&t), &BTreeMap::new());
     let at = |ts: u64| EventRef {
         ts: Timestamp(ts),
         index: EventIndex(ts),
         cpu: Cpu(0),
     };
+    // Before any binding of its group: the group's first, inferred.
+    assert_eq!(table.mm_at(Pid(603), at(2)).unwrap().value, Mm(0xa000));
+    for e in merged(&t) {
+        table.observe(e);
+    }
     // Its own binding wins.
     let own = table.mm_at(Pid(601), at(20)).unwrap();
     assert_eq!(own.value, Mm(0xc000));
@@ -275,8 +280,6 @@ fn thread_group_evidence_is_conservative() {
     // After tid 603 is reused by group 700, it gets 700's mm.
     assert_eq!(table.tgid_at(Pid(603), Timestamp(60)), Some(Pid(700)));
     assert_eq!(table.mm_at(Pid(603), at(60)).unwrap().value, Mm(0xd000));
-    // Before any binding of its group: the group's first, inferred.
-    assert_eq!(table.mm_at(Pid(603), at(2)).unwrap().value, Mm(0xa000));
     // No group, no binding: nothing.
     assert_eq!(table.mm_at(Pid(999), at(20)), None);
 }

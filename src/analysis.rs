@@ -32,28 +32,15 @@ use crate::replay::{Engine, FirstSeen, ReplayOptions, replay};
 mod perf;
 pub use perf::{PerfObserver, analyze_perf_observed, analyze_perf_with_info};
 
-/// Options of an analysis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Options of an analysis. Decoding and decompression run on rayon's
+/// current pool (wrap the call in `ThreadPool::install` to bound the
+/// threads); the replay is one pass in merged order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AnalyzeOptions {
-    /// Read the CPU streams of the first pass in parallel (rayon's current
-    /// pool; wrap the call in `ThreadPool::install` to bound the threads:
-    /// decoding runs on the pool too). The replay itself is one pass in
-    /// merged order.
-    pub parallel: bool,
     /// The traced machine (`uname -m`), for built-in profile selection.
     pub arch: Option<String>,
     /// Task names from the trace's saved cmdlines.
     pub comms: BTreeMap<Pid, String>,
-}
-
-impl Default for AnalyzeOptions {
-    fn default() -> Self {
-        AnalyzeOptions {
-            parallel: true,
-            arch: None,
-            comms: BTreeMap::new(),
-        }
-    }
 }
 
 /// One item of the merged record stream.
@@ -299,9 +286,8 @@ pub fn analyze_with_info(
     }
     // The first pass (each task's first mm), then the replay as the
     // records come: nothing is kept per record.
-    let first = first_seen(trace, &compiled, opts.parallel);
     let mut engine = Engine::new(
-        first,
+        Box::new(first_seen(trace, &compiled)),
         &replay_options(&compiled, &o),
         compiled.provides(RoleKind::TlbFlushCompleted),
         false,
@@ -316,18 +302,9 @@ pub fn analyze_with_info(
         })
         .collect();
     let mut errors = Vec::new();
-    let mut first_ts: Option<u64> = None;
-    let mut last_ts: Option<u64> = None;
     let mut lost: BTreeMap<(usize, Cpu), LostInfo> = BTreeMap::new();
-    // Per CPU: records, first and last timestamp.
-    let mut per_cpu: BTreeMap<Cpu, (u64, u64, u64)> = BTreeMap::new();
-    crate::feed::feed(streams, &compiled, |item| match item {
+    let stream_stats = crate::feed::feed(streams, &compiled, |item| match item {
         Fed::Record { ts, cpu, roles } => {
-            first_ts.get_or_insert(ts.0);
-            last_ts = Some(last_ts.map_or(ts.0, |t| t.max(ts.0)));
-            let c = per_cpu.entry(cpu).or_insert((0, ts.0, ts.0));
-            c.0 += 1;
-            c.2 = c.2.max(ts.0);
             if let Some(at) = ingest.push_roles(ts, cpu, roles) {
                 for &(common_pid, role) in roles {
                     engine.push(&Event {
@@ -376,6 +353,17 @@ pub fn analyze_with_info(
         *e = (add(e.0, o), add(e.1, d));
     }
     let mut cpus = Vec::new();
+    // Per CPU (summed over buffers): records, first and last timestamp.
+    let mut per_cpu: BTreeMap<Cpu, (u64, u64, u64)> = BTreeMap::new();
+    for st in &stream_stats {
+        let (Some(cpu), Some(first), Some(last)) = (st.cpu, st.first_ts, st.max_ts) else {
+            continue;
+        };
+        let e = per_cpu.entry(cpu).or_insert((0, first.0, last.0));
+        *e = (e.0 + st.records, e.1.min(first.0), e.2.max(last.0));
+    }
+    let first_ts = per_cpu.values().map(|c| c.1).min();
+    let last_ts = per_cpu.values().map(|c| c.2).max();
     let all: std::collections::BTreeSet<Cpu> = per_cpu
         .keys()
         .copied()
@@ -477,34 +465,34 @@ pub fn analyze_ingested(
 }
 
 /// The first pass over a trace.dat's records: each task's first mm
-/// binding, every CPU stream read on its own (in parallel when asked).
-fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile, parallel: bool) -> FirstSeen {
+/// binding, every CPU stream read on its own, in parallel, decoding only
+/// the events that can bind a task to an mm. Its size is bounded by the
+/// number of tasks.
+fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
+    use mmrace_parsers::tracedat::{CpuRecords, Item};
     use rayon::prelude::*;
-    let scan = |mut s: mmrace_parsers::tracedat::CpuRecords<'_>| {
+    let scan = |mut s: CpuRecords<'_>| {
         let mut f = FirstSeen::default();
         while let Some(it) = s.next_item() {
-            let Ok(mmrace_parsers::tracedat::Item::Record(r)) = it else {
+            let Ok(Item::Record(r)) = it else { continue };
+            if r.cpu.0 >= crate::ingest::MAX_CPU {
                 continue;
-            };
+            }
             // The merged index is not known in this pass: bindings of one
-            // timestamp on two CPUs are ordered by CPU.
+            // timestamp on two CPUs are ordered by CPU. (The index of such
+            // an inferred binding is never shown.)
             let at = EventRef {
                 ts: r.ts,
                 index: EventIndex(u64::MAX),
                 cpu: r.cpu,
             };
-            profile.classify(r.payload, |_, role| {
+            profile.classify_only(r.payload, crate::replay::binds, |_, role| {
                 crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
             });
         }
         f
     };
-    let streams = trace.all_cpu_records();
-    let parts: Vec<FirstSeen> = if parallel {
-        streams.into_par_iter().map(scan).collect()
-    } else {
-        streams.into_iter().map(scan).collect()
-    };
+    let parts: Vec<FirstSeen> = trace.all_cpu_records().into_par_iter().map(scan).collect();
     parts.into_iter().fold(FirstSeen::default(), |mut a, b| {
         a.merge(b);
         a

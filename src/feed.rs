@@ -73,9 +73,23 @@ struct Batch {
     roles: Vec<(Pid, Role)>,
 }
 
+/// What one stream held: its records, counted as they were decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamStats {
+    /// The CPU of its records (`None`: it had none).
+    pub cpu: Option<Cpu>,
+    /// Records.
+    pub records: u64,
+    /// The first record's timestamp.
+    pub first_ts: Option<Timestamp>,
+    /// The largest timestamp.
+    pub max_ts: Option<Timestamp>,
+}
+
 struct Producer<'t> {
     stream: CpuRecords<'t>,
     done: bool,
+    stats: StreamStats,
 }
 
 impl Producer<'_> {
@@ -89,6 +103,11 @@ impl Producer<'_> {
             };
             b.items.push(match it {
                 Ok(Item::Record(r)) => {
+                    let st = &mut self.stats;
+                    st.cpu = Some(r.cpu);
+                    st.records += 1;
+                    st.first_ts.get_or_insert(r.ts);
+                    st.max_ts = Some(st.max_ts.map_or(r.ts, |m| m.max(r.ts)));
                     let start = b.roles.len();
                     let roles = &mut b.roles;
                     profile.classify(r.payload, |pid, role| roles.push((pid, role)));
@@ -120,17 +139,19 @@ impl Consumer {
 }
 
 /// Feeds every item of `streams` (in tie-break order: buffer, then CPU) to
-/// `sink` in merged order, classified by `profile`.
+/// `sink` in merged order, classified by `profile`; returns each stream's
+/// counters (in the order of `streams`), kept off the merge's path.
 pub fn feed(
     streams: Vec<CpuRecords<'_>>,
     profile: &CompiledProfile,
     mut sink: impl FnMut(Fed<'_>) + Send,
-) {
+) -> Vec<StreamStats> {
     let mut prod: Vec<Producer<'_>> = streams
         .into_iter()
         .map(|stream| Producer {
             stream,
             done: false,
+            stats: StreamStats::default(),
         })
         .collect();
     let mut cons: Vec<Consumer> = prod.iter().map(|_| Consumer::default()).collect();
@@ -149,7 +170,7 @@ pub fn feed(
             continue;
         }
         if cons.iter().all(|c| c.head().is_none()) {
-            return;
+            return prod.iter().map(|p| p.stats).collect();
         }
         // Merge what is ready while the pool reads the next batches.
         let ahead: Vec<usize> = (0..prod.len())

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! records ──profile (compiled per event id)──▶ role events (ingest)
-//!         ──replay: per-CPU in parallel, then cross-CPU──▶ findings
+//!         ──replay: in merged order, cross-CPU checks online──▶ findings
 //!         ──INV-7 gate, coverage──▶ Analysis (serde Serialize)
 //! ```
 //!

@@ -30,7 +30,7 @@ use crate::model::Event;
 use cpu::{CpuFacts, State};
 use cross::Cross;
 use tasks::TaskTable;
-pub(crate) use tasks::{FirstSeen, bindings};
+pub(crate) use tasks::{FirstBinding, FirstSeen, bindings, binds};
 
 /// How to replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,11 +42,10 @@ pub struct ReplayOptions {
     pub comms: BTreeMap<Pid, String>,
 }
 
-
 /// The replay engine: push every role event in merged-stream order, then
 /// [`Engine::finish`].
-pub(crate) struct Engine {
-    tasks: TaskTable,
+pub(crate) struct Engine<'t> {
+    tasks: TaskTable<'t>,
     states: Vec<State>,
     /// CPU number → index in `states`.
     slots: Vec<Option<usize>>,
@@ -56,16 +55,17 @@ pub(crate) struct Engine {
     lanes: bool,
 }
 
-impl Engine {
-    /// An engine for a trace with the first pass `first`. `completions`:
+impl<'t> Engine<'t> {
+    /// An engine for a trace whose tasks' first bindings come from `first`
+    /// (see [`FirstBinding`]). `completions`:
     /// the trace can show flush completions (the profile maps them);
     /// `lanes`: keep every fact for the timeline, no cross-CPU checks.
     pub(crate) fn new(
-        first: FirstSeen,
+        first: Box<dyn FirstBinding + Send + 't>,
         opts: &ReplayOptions,
         completions: bool,
         lanes: bool,
-    ) -> Engine {
+    ) -> Engine<'t> {
         Engine {
             tasks: TaskTable::new(first, &opts.comms),
             states: Vec::new(),
@@ -97,7 +97,7 @@ impl Engine {
     pub(crate) fn push(&mut self, e: &Event) {
         self.tasks.observe(e);
         let i = self.slot(e.at.cpu);
-        self.states[i].step(&self.tasks, e.at, e.role);
+        self.states[i].step(&mut self.tasks, e.at, e.role);
         if let Some(c) = &mut self.cross {
             c.take(&mut self.states, i);
         }
@@ -106,7 +106,7 @@ impl Engine {
     /// The end of the trace at `end`: every finding (sorted by
     /// [`Finding::total_cmp`], tasks named by the last name the trace gave
     /// them), the task table and each CPU's state, by CPU number.
-    fn finish(mut self, end: Timestamp) -> (Vec<Finding>, TaskTable, Vec<State>) {
+    fn finish(mut self, end: Timestamp) -> (Vec<Finding>, TaskTable<'t>, Vec<State>) {
         let mut findings = Vec::new();
         match &mut self.cross {
             Some(c) => {
@@ -159,7 +159,7 @@ fn merged(trace: &IngestedTrace) -> impl Iterator<Item = &Event> {
 /// Replays the trace and returns all findings of INV-1, 1a, 1b, 2, 2b and 3,
 /// sorted by [`Finding::total_cmp`], before the INV-7 gate.
 pub fn replay(trace: &IngestedTrace, opts: &ReplayOptions) -> Vec<Finding> {
-    let mut engine = Engine::new(FirstSeen::of_trace(trace), opts, true, false);
+    let mut engine = Engine::new(Box::new(FirstSeen::of_trace(trace)), opts, true, false);
     for e in merged(trace) {
         engine.push(e);
     }
@@ -170,11 +170,11 @@ pub fn replay(trace: &IngestedTrace, opts: &ReplayOptions) -> Vec<Finding> {
 /// switch requests, returns to user, flush begins), in `trace.cpus` order,
 /// and the task table that names the tasks: what [`crate::timeline`] turns
 /// into lanes. The same state machine as [`replay`]; no cross-CPU checks.
-pub(crate) fn replay_lanes(
-    trace: &IngestedTrace,
+pub(crate) fn replay_lanes<'t>(
+    trace: &'t IngestedTrace,
     opts: &ReplayOptions,
-) -> (TaskTable, Vec<CpuFacts>) {
-    let mut engine = Engine::new(FirstSeen::of_trace(trace), opts, true, true);
+) -> (TaskTable<'t>, Vec<CpuFacts>) {
+    let mut engine = Engine::new(Box::new(FirstSeen::of_trace(trace)), opts, true, true);
     for c in &trace.cpus {
         let i = engine.slot(c.cpu);
         engine.states[i].out.lost = c.lost.clone();

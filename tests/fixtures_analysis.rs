@@ -48,13 +48,18 @@ fn oracle_counts(p: &Path) -> BTreeMap<String, u64> {
     m
 }
 
+/// Analyses on rayon's global pool (`parallel`) or on a pool of one thread.
 fn analyse(data: &[u8], parallel: bool) -> Analysis {
     let t = TraceDat::parse(data).unwrap();
-    let o = AnalyzeOptions {
-        parallel,
-        ..AnalyzeOptions::default()
-    };
-    analyze(&t, None, &o).unwrap()
+    let o = AnalyzeOptions::default();
+    if parallel {
+        return analyze(&t, None, &o).unwrap();
+    }
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    one.install(|| analyze(&t, None, &o)).unwrap()
 }
 
 fn role(a: &Analysis, r: RoleKind) -> u64 {

@@ -86,12 +86,14 @@ fn real_perf_fixture_has_no_finding_and_a_true_coverage_table() {
     assert_eq!(info.first_ts, Some(1_919_809_085_106));
     assert_eq!(info.last_ts, Some(1_919_888_782_584));
     assert!(info.lost.is_empty() && info.read_errors.is_empty());
-    // Parallel and sequential replays agree.
-    let seq = AnalyzeOptions {
-        parallel: false,
-        ..AnalyzeOptions::default()
-    };
-    assert_eq!(analyze_perf_with_info(&perf, None, &seq).unwrap().0, a);
+    // One thread gives what the global pool gives.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let seq = AnalyzeOptions::default();
+    let single = one.install(|| analyze_perf_with_info(&perf, None, &seq));
+    assert_eq!(single.unwrap().0, a);
 }
 
 fn key(f: &Finding) -> (String, u32, u64, u64) {

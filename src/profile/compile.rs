@@ -367,7 +367,19 @@ impl CompiledProfile {
     /// returns how many. Records of unmapped events, and records too short
     /// for a field a rule reads, give no role.
     #[inline]
-    pub fn classify(&self, payload: &[u8], mut emit: impl FnMut(Pid, Role)) -> usize {
+    pub fn classify(&self, payload: &[u8], emit: impl FnMut(Pid, Role)) -> usize {
+        self.classify_only(payload, |_| true, emit)
+    }
+
+    /// [`CompiledProfile::classify`], for the rules of the role kinds
+    /// `wanted` accepts only (the others are not even decoded).
+    #[inline]
+    pub fn classify_only(
+        &self,
+        payload: &[u8],
+        wanted: impl Fn(RoleKind) -> bool,
+        mut emit: impl FnMut(Pid, Role),
+    ) -> usize {
         let Some(id) = self
             .endian
             .read_uint(payload, self.type_field.0, self.type_field.1)
@@ -385,7 +397,7 @@ impl CompiledProfile {
         };
         let mut n = 0;
         for r in &self.rules[start as usize..(start + len) as usize] {
-            if !self.conds_hold(r, payload) {
+            if !wanted(r.role) || !self.conds_hold(r, payload) {
                 continue;
             }
             if let Some(role) = self.build(r, payload, pid) {

@@ -395,7 +395,7 @@ impl State {
         }
     }
 
-    fn task_mm(&self, tasks: &TaskTable, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
+    fn task_mm(&self, tasks: &mut TaskTable<'_>, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
         match self.cur {
             Some(c) if c.pid == pid && c.mm.is_some() => c.mm,
             _ => tasks.mm_at(pid, at),
@@ -404,7 +404,7 @@ impl State {
 
     /// Replays one role event of this CPU; `tasks` has taken in the
     /// event's bindings already.
-    pub(crate) fn step(&mut self, tasks: &TaskTable, at: EventRef, role: Role) {
+    pub(crate) fn step(&mut self, tasks: &mut TaskTable<'_>, at: EventRef, role: Role) {
         let is_switch = matches!(role, Role::TaskSwitch { .. });
         // A load "due" after a switch is the event right after it (x86
         // switch_mm's tlb_flush follows sched_switch at once); anything in
@@ -591,7 +591,7 @@ impl State {
 
     fn on_switch(
         &mut self,
-        tasks: &TaskTable,
+        tasks: &mut TaskTable<'_>,
         at: EventRef,
         prev: Pid,
         next: Pid,
@@ -697,7 +697,7 @@ impl State {
         TaskRef { pid, comm: None }
     }
 
-    fn on_user(&mut self, tasks: &TaskTable, at: EventRef, pid: Pid) {
+    fn on_user(&mut self, tasks: &mut TaskTable<'_>, at: EventRef, pid: Pid) {
         if self.cur.is_some_and(|c| c.pid != pid) {
             // The task returning is not the one the last switch brought in:
             // a switch was not recorded, and with it whatever it loaded.

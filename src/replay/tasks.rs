@@ -4,16 +4,20 @@
 //! or before this event" is simply the latest binding seen so far. What the
 //! stream cannot know yet — a task's *first* binding when it is looked up
 //! before that binding (`InferRule::TaskMmFromLater`), and the first user mm
-//! of a thread group — comes from a first pass ([`FirstSeen`]), whose size
-//! is bounded by the number of tasks, not by the trace's length.
+//! of a thread group — comes from a [`FirstBinding`]: a first pass over an
+//! ingested trace ([`FirstSeen`]), or a reader running ahead of the replay
+//! as far as the lookups need (the trace.dat analysis). Both are bounded by
+//! the number of tasks, not by the trace's length.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use mmrace_parsers::types::{Pid, Timestamp};
 
 use crate::ingest::IngestedTrace;
 use crate::model::{
-    Comm, Event, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, Tracked,
+    Comm, Event, EventRef, InferRule, Mm, MmArg, PidArg, Provenance, Role, RoleKind, Tracked,
 };
 
 /// Calls `f(pid, mm)` for every task → mm binding `role` shows.
@@ -44,13 +48,45 @@ pub(crate) fn bindings(role: &Role, mut f: impl FnMut(Pid, Mm)) {
     }
 }
 
-/// Whether a role can bind a task to an mm (what [`FirstSeen`] reads).
+/// Whether roles of this kind can bind a task to an mm (what the first
+/// pass reads).
 #[inline]
-pub(crate) fn may_bind(role: &Role) -> bool {
+pub(crate) fn binds(kind: RoleKind) -> bool {
     matches!(
-        role,
-        Role::TaskSwitch { .. } | Role::TaskMm { .. } | Role::MmSwitchRequested { .. }
+        kind,
+        RoleKind::TaskSwitch | RoleKind::TaskMm | RoleKind::MmSwitchRequested
     )
+}
+
+/// Where a task's first mm binding comes from when the replay meets the
+/// task before it.
+pub(crate) trait FirstBinding {
+    /// The task's first binding in the trace (by [`EventRef`] order).
+    fn first_mm(&mut self, pid: Pid) -> Option<(EventRef, Mm)>;
+
+    /// Thread-group observations (tid, ts, tgid), sorted.
+    fn groups(&self) -> &[(Pid, Timestamp, Pid)] {
+        &[]
+    }
+
+    /// The first user mm of any thread of the group.
+    fn group_first(&self, _tgid: Pid) -> Option<(EventRef, Mm)> {
+        None
+    }
+}
+
+impl FirstBinding for FirstSeen {
+    fn first_mm(&mut self, pid: Pid) -> Option<(EventRef, Mm)> {
+        self.mms.get(&pid).copied()
+    }
+
+    fn groups(&self) -> &[(Pid, Timestamp, Pid)] {
+        &self.groups
+    }
+
+    fn group_first(&self, tgid: Pid) -> Option<(EventRef, Mm)> {
+        self.group_first.get(&tgid).copied()
+    }
 }
 
 /// The first pass: every task's first mm binding (the earliest by time,
@@ -117,7 +153,7 @@ impl FirstSeen {
         if !f.groups.is_empty() {
             // Only user mms spread to the group: `exit_mm` (mm 0) is per
             // thread.
-            let mut first: HashMap<Pid, (EventRef, Mm)> = HashMap::new();
+            let mut first: HashMap<Pid, (EventRef, Mm)> = HashMap::default();
             for c in &trace.cpus {
                 for e in &c.events {
                     bindings(&e.role, |p, m| {
@@ -154,26 +190,31 @@ fn tgid_at(groups: &[(Pid, Timestamp, Pid)], tid: Pid, ts: Timestamp) -> Option<
 }
 
 /// Task → mm bindings and task names, as of the event being replayed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct TaskTable {
-    first: FirstSeen,
+pub(crate) struct TaskTable<'t> {
+    first: Box<dyn FirstBinding + Send + 't>,
     /// Per task: its latest binding so far.
     last: HashMap<Pid, (EventRef, Mm)>,
     /// Per thread group: the latest user mm of any of its threads so far.
     group_last: HashMap<Pid, (EventRef, Mm)>,
-    /// Names: saved cmdlines, overwritten by names seen in events.
-    comms: BTreeMap<Pid, String>,
+    /// The last name seen in events per task.
+    comms: HashMap<Pid, Comm>,
+    /// Names from the trace's saved cmdlines (below names seen in events).
+    saved: BTreeMap<Pid, String>,
 }
 
-impl TaskTable {
-    /// A table with the first pass's results and the trace's saved
-    /// cmdlines (names seen in events take precedence).
-    pub(crate) fn new(first: FirstSeen, extra: &BTreeMap<Pid, String>) -> TaskTable {
+impl<'t> TaskTable<'t> {
+    /// A table whose tasks' first bindings come from `first`, with the
+    /// trace's saved cmdlines (names seen in events take precedence).
+    pub(crate) fn new(
+        first: Box<dyn FirstBinding + Send + 't>,
+        extra: &BTreeMap<Pid, String>,
+    ) -> TaskTable<'t> {
         TaskTable {
             first,
-            last: HashMap::new(),
-            group_last: HashMap::new(),
-            comms: extra.clone(),
+            last: HashMap::default(),
+            group_last: HashMap::default(),
+            comms: HashMap::default(),
+            saved: extra.clone(),
         }
     }
 
@@ -181,11 +222,12 @@ impl TaskTable {
     /// event before the CPU's replay steps over it.
     #[inline]
     pub(crate) fn observe(&mut self, e: &Event) {
-        if !may_bind(&e.role) {
+        if !binds(e.role.kind()) {
             return;
         }
         let at = e.at;
-        let (last, group_last, first) = (&mut self.last, &mut self.group_last, &self.first);
+        let (last, group_last, groups) =
+            (&mut self.last, &mut self.group_last, self.first.groups());
         bindings(&e.role, |p, m| {
             let keep = |x: &mut (EventRef, Mm)| {
                 // Two bindings of one task in one event: the larger mm, as
@@ -196,8 +238,8 @@ impl TaskTable {
             };
             last.entry(p).and_modify(keep).or_insert((at, m));
             if m.is_user()
-                && !first.groups.is_empty()
-                && let Some(g) = tgid_at(&first.groups, p, at.ts)
+                && !groups.is_empty()
+                && let Some(g) = tgid_at(groups, p, at.ts)
             {
                 group_last.entry(g).and_modify(keep).or_insert((at, m));
             }
@@ -208,21 +250,14 @@ impl TaskTable {
             ..
         } = e.role
         {
-            self.set_comm(next_pid, c);
-        }
-    }
-
-    fn set_comm(&mut self, pid: Pid, c: Comm) {
-        let name = c.as_string();
-        if self.comms.get(&pid) != Some(&name) {
-            self.comms.insert(pid, name);
+            self.comms.insert(next_pid, c);
         }
     }
 
     /// The thread group of task `tid` at `ts`: the last observation at or
     /// before `ts`, else the first after it.
     pub(crate) fn tgid_at(&self, tid: Pid, ts: Timestamp) -> Option<Pid> {
-        tgid_at(&self.first.groups, tid, ts)
+        tgid_at(self.first.groups(), tid, ts)
     }
 
     /// The mm of `pid` at `at`: the task's latest binding so far
@@ -230,7 +265,7 @@ impl TaskTable {
     /// the latest user mm of another thread of its group (inferred: threads
     /// share their mm); else the task's own first binding, later in the
     /// trace, then its group's (inferred).
-    pub(crate) fn mm_at(&self, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
+    pub(crate) fn mm_at(&mut self, pid: Pid, at: EventRef) -> Option<Tracked<Mm>> {
         if let Some(&(a, m)) = self.last.get(&pid) {
             return Some(Tracked {
                 value: m,
@@ -245,16 +280,19 @@ impl TaskTable {
         if let Some(&x) = group.and_then(|g| self.group_last.get(&g)) {
             return Some(inferred(x, InferRule::ThreadGroupMm));
         }
-        if let Some(&x) = self.first.mms.get(&pid) {
+        if let Some(x) = self.first.first_mm(pid) {
             return Some(inferred(x, InferRule::TaskMmFromLater));
         }
         group
-            .and_then(|g| self.first.group_first.get(&g))
-            .map(|&x| inferred(x, InferRule::ThreadGroupMm))
+            .and_then(|g| self.first.group_first(g))
+            .map(|x| inferred(x, InferRule::ThreadGroupMm))
     }
 
     /// The task's name, when known.
     pub(crate) fn comm(&self, pid: Pid) -> Option<String> {
-        self.comms.get(&pid).cloned()
+        match self.comms.get(&pid) {
+            Some(c) => Some(c.as_string()),
+            None => self.saved.get(&pid).cloned(),
+        }
     }
 }

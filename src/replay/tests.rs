@@ -250,7 +250,7 @@ fn thread_group_evidence_is_conservative() {
             (700, 1, 700),
         ],
     );
-    let mut table = tasks::TaskTable::new(FirstSeen::of_trace(&t), &BTreeMap::new());
+    let mut table = tasks::TaskTable::new(Box::new(FirstSeen::of_trace(&t)), &BTreeMap::new());
     let at = |ts: u64| EventRef {
         ts: Timestamp(ts),
         index: EventIndex(ts),

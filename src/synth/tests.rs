@@ -766,10 +766,7 @@ fn parallel_replay_equals_sequential_replay() {
         sim::simulate(&mut sc, &cfg, &ops_with_drop);
         let t = SynthTrace::from_script(sc);
         let seq = {
-            let o = AnalyzeOptions {
-                parallel: false,
-                ..AnalyzeOptions::default()
-            };
+            let o = AnalyzeOptions::default();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
                 .build()
@@ -867,10 +864,7 @@ fn parallel_replay_equals_sequential_on_every_scenario() {
                 o.noise = noise;
                 let t = build(&o).unwrap();
                 let seq = seq_pool.install(|| {
-                    let o = AnalyzeOptions {
-                        parallel: false,
-                        ..AnalyzeOptions::default()
-                    };
+                    let o = AnalyzeOptions::default();
                     analyze_records(&t.formats, t.endian, None, t.items(), &o).unwrap()
                 });
                 let par = par_pool.install(|| analyse_mem(&t, None));
@@ -993,11 +987,9 @@ fn streamed_analysis_equals_ingested_analysis_on_chaotic_traces() {
             .num_threads(1)
             .build()
             .unwrap();
-        let seq = AnalyzeOptions {
-            parallel: false,
-            ..AnalyzeOptions::default()
-        };
-        let (single, _) = one.install(|| analyze_with_info(&dat, None, &seq)).unwrap();
+        let (single, _) = one
+            .install(|| analyze_with_info(&dat, None, &opts))
+            .unwrap();
         assert_eq!(single.findings, streamed.findings, "seed {seed}");
         codes.extend(streamed.findings.iter().map(|f| f.code));
     }

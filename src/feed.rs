@@ -49,11 +49,13 @@ pub enum Fed<'a> {
     Error(Error),
 }
 
+/// A decoded item waiting for the merge. Small (the rare variants are
+/// boxed): batches of them are what the merge walks through.
 #[derive(Debug)]
 enum Pre {
     Record { ts: u64, cpu: Cpu, roles: u32 },
-    Lost(LostEvents),
-    Error(Error),
+    Lost(Box<LostEvents>),
+    Error(Box<Error>),
 }
 
 impl Pre {
@@ -117,8 +119,8 @@ impl Producer<'_> {
                         roles: (b.roles.len() - start) as u32,
                     }
                 }
-                Ok(Item::Lost(l)) => Pre::Lost(l),
-                Err(e) => Pre::Error(e),
+                Ok(Item::Lost(l)) => Pre::Lost(Box::new(l)),
+                Err(e) => Pre::Error(Box::new(e)),
             });
         }
         b
@@ -267,8 +269,8 @@ fn merge(
                     roles: r,
                 });
             }
-            Pre::Lost(l) => sink(Fed::Lost(l)),
-            Pre::Error(e) => sink(Fed::Error(e)),
+            Pre::Lost(l) => sink(Fed::Lost(*l)),
+            Pre::Error(e) => sink(Fed::Error(*e)),
         }
         if c.pos >= b.items.len() {
             if let Some(done) = c.ready.pop_front() {

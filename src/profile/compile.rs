@@ -392,14 +392,23 @@ impl CompiledProfile {
         if len == 0 {
             return 0;
         }
-        let Some(pid) = self.common_pid(payload) else {
-            return 0;
-        };
+        // `common_pid` is read once a rule applies (a first pass that wants
+        // a few role kinds skips the others' records at the table lookup).
+        let mut pid = None;
         let mut n = 0;
         for r in &self.rules[start as usize..(start + len) as usize] {
             if !wanted(r.role) || !self.conds_hold(r, payload) {
                 continue;
             }
+            let pid = match pid {
+                Some(p) => p,
+                None => {
+                    let Some(p) = self.common_pid(payload) else {
+                        return 0;
+                    };
+                    *pid.insert(p)
+                }
+            };
             if let Some(role) = self.build(r, payload, pid) {
                 emit(pid, role);
                 n += 1;

@@ -486,7 +486,7 @@ fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
                 index: EventIndex(u64::MAX),
                 cpu: r.cpu,
             };
-            profile.classify_only(r.payload, crate::replay::binds, |_, role| {
+            profile.classify_bindings(r.payload, |_, role| {
                 crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
             });
         }

@@ -30,7 +30,7 @@ use crate::model::Event;
 use cpu::{CpuFacts, State};
 use cross::Cross;
 use tasks::TaskTable;
-pub(crate) use tasks::{FirstBinding, FirstSeen, bindings, binds};
+pub(crate) use tasks::{FirstBinding, FirstSeen, bindings};
 
 /// How to replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

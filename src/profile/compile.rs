@@ -72,6 +72,22 @@ struct CRule {
     role: RoleKind,
     conds: (u32, u32),
     args: [CVal; MAX_ARGS],
+    /// Whether the role it builds can bind a task to an mm (an mm read from
+    /// the record or a constant, for a task the record names).
+    binds: bool,
+}
+
+/// Whether a rule of `role` with these arguments can give a task → mm
+/// binding: the mm is a value (not `@current`, `@loaded`, ...) and so is
+/// the task (not `@current`).
+fn can_bind(role: RoleKind, a: &[CVal; MAX_ARGS]) -> bool {
+    let value = |v: CVal| matches!(v, CVal::Num { .. } | CVal::Const(_));
+    match role {
+        RoleKind::TaskSwitch => value(a[2]) || value(a[3]),
+        RoleKind::TaskMm => true,
+        RoleKind::MmSwitchRequested => !matches!(a[0], CVal::Current) && value(a[2]),
+        _ => false,
+    }
 }
 
 /// A profile compiled against a trace's formats. Classifying a record is a
@@ -313,6 +329,7 @@ fn compile_rule(
     Ok(CRule {
         role: rule.role,
         conds: (start as u32, (conds.len() - start) as u32),
+        binds: can_bind(rule.role, &args),
         args,
     })
 }
@@ -368,16 +385,23 @@ impl CompiledProfile {
     /// for a field a rule reads, give no role.
     #[inline]
     pub fn classify(&self, payload: &[u8], emit: impl FnMut(Pid, Role)) -> usize {
-        self.classify_only(payload, |_| true, emit)
+        self.classify_rules(payload, |_| true, emit)
     }
 
-    /// [`CompiledProfile::classify`], for the rules of the role kinds
-    /// `wanted` accepts only (the others are not even decoded).
+    /// [`CompiledProfile::classify`], for the rules that can bind a task to
+    /// an mm only (what a first pass over a trace needs): every role from
+    /// which a binding can be read is emitted, and records of other events,
+    /// or of rules whose mm is not in the record, cost a table lookup.
     #[inline]
-    pub fn classify_only(
+    pub fn classify_bindings(&self, payload: &[u8], emit: impl FnMut(Pid, Role)) -> usize {
+        self.classify_rules(payload, |r| r.binds, emit)
+    }
+
+    #[inline]
+    fn classify_rules(
         &self,
         payload: &[u8],
-        wanted: impl Fn(RoleKind) -> bool,
+        wanted: impl Fn(&CRule) -> bool,
         mut emit: impl FnMut(Pid, Role),
     ) -> usize {
         let Some(id) = self
@@ -393,11 +417,11 @@ impl CompiledProfile {
             return 0;
         }
         // `common_pid` is read once a rule applies (a first pass that wants
-        // a few role kinds skips the others' records at the table lookup).
+        // a few rules skips the others' records at the table lookup).
         let mut pid = None;
         let mut n = 0;
         for r in &self.rules[start as usize..(start + len) as usize] {
-            if !wanted(r.role) || !self.conds_hold(r, payload) {
+            if !wanted(r) || !self.conds_hold(r, payload) {
                 continue;
             }
             let pid = match pid {

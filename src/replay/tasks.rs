@@ -4,10 +4,11 @@
 //! or before this event" is simply the latest binding seen so far. What the
 //! stream cannot know yet — a task's *first* binding when it is looked up
 //! before that binding (`InferRule::TaskMmFromLater`), and the first user mm
-//! of a thread group — comes from a [`FirstBinding`]: a first pass over an
-//! ingested trace ([`FirstSeen`]), or a reader running ahead of the replay
-//! as far as the lookups need (the trace.dat analysis). Both are bounded by
-//! the number of tasks, not by the trace's length.
+//! of a thread group — comes from a [`FirstBinding`]: a first pass
+//! ([`FirstSeen`]) over an ingested trace, or over a trace.dat's CPU
+//! streams in parallel reading only the records of rules that can bind
+//! (`CompiledProfile::classify_bindings`). Both are bounded by the number
+//! of tasks, not by the trace's length.
 
 use std::collections::BTreeMap;
 
@@ -48,8 +49,7 @@ pub(crate) fn bindings(role: &Role, mut f: impl FnMut(Pid, Mm)) {
     }
 }
 
-/// Whether roles of this kind can bind a task to an mm (what the first
-/// pass reads).
+/// Whether roles of this kind can bind a task to an mm.
 #[inline]
 pub(crate) fn binds(kind: RoleKind) -> bool {
     matches!(

@@ -87,7 +87,9 @@ pub struct PagePos {
     pub page: usize,
 }
 
-#[derive(Debug, Clone)]
+/// The item a stream stands on. `Copy`, so that replacing it per record is
+/// a store (the error of [`Current::Error`] is kept in `CpuRecords::error`).
+#[derive(Debug, Clone, Copy)]
 enum Current {
     None,
     Record {
@@ -101,7 +103,8 @@ enum Current {
         count: Option<u64>,
         off: u64,
     },
-    Error(Error),
+    /// The error in `CpuRecords::error`.
+    Error,
 }
 
 /// Iterates one CPU's records in order.
@@ -139,6 +142,8 @@ pub struct CpuRecords<'t> {
     in_page: bool,
     ts: u64,
     current: Current,
+    /// The error of `Current::Error` (stale otherwise).
+    error: Option<Error>,
     started: bool,
     finished: bool,
     /// Set when the last page of a truncated block is partial.
@@ -179,13 +184,15 @@ impl<'t> CpuRecords<'t> {
             in_page: false,
             ts: 0,
             current: Current::None,
+            error: None,
             started: false,
             finished: false,
             cut_pending: None,
             cut_reported: false,
         };
         if s.page_size <= s.hp.data_offset {
-            s.current = Current::Error(s.err(Error::invalid("page size", s.page_size, cpu.offset)));
+            s.error = Some(s.err(Error::invalid("page size", s.page_size, cpu.offset)));
+            s.current = Current::Error;
             s.started = true;
             s.finished = true;
         }
@@ -240,33 +247,34 @@ impl<'t> CpuRecords<'t> {
             Current::None => None,
             Current::Record { ts, .. } | Current::Lost { ts, .. } => Some(self.adjust.apply(*ts)),
             // Errors sort first so they are reported where they happen.
-            Current::Error(_) => Some(0),
+            Current::Error => Some(0),
         }
     }
 
     /// The current item without consuming it.
+    #[inline(always)]
     pub fn current(&self) -> Option<Result<Item<'_>>> {
-        match &self.current {
+        match self.current {
             Current::None => None,
-            Current::Error(e) => Some(Err(e.clone())),
+            Current::Error => self.error.clone().map(Err),
             Current::Record {
                 ts,
                 start,
                 len,
                 off,
             } => Some(Ok(Item::Record(Record {
-                ts: Timestamp(self.adjust.apply(*ts)),
+                ts: Timestamp(self.adjust.apply(ts)),
                 cpu: self.cpu,
                 buffer: self.buffer,
-                payload: &self.block()[*start..*start + *len],
-                offset: FileOffset(*off),
+                payload: &self.block()[start..start + len],
+                offset: FileOffset(off),
             }))),
             Current::Lost { ts, count, off } => Some(Ok(Item::Lost(LostEvents {
                 cpu: self.cpu,
                 buffer: self.buffer,
-                ts: Timestamp(self.adjust.apply(*ts)),
-                count: *count,
-                offset: FileOffset(*off),
+                ts: Timestamp(self.adjust.apply(ts)),
+                count,
+                offset: FileOffset(off),
             }))),
         }
     }
@@ -301,7 +309,7 @@ impl<'t> CpuRecords<'t> {
                 },
                 page: self.page_start,
             }),
-            Current::None | Current::Error(_) => None,
+            Current::None | Current::Error => None,
         }
     }
 
@@ -324,7 +332,7 @@ impl<'t> CpuRecords<'t> {
                 self.started = true;
                 return;
             }
-            if matches!(self.current, Current::Error(_)) {
+            if matches!(self.current, Current::Error) {
                 self.started = true;
                 return;
             }
@@ -355,7 +363,8 @@ impl<'t> CpuRecords<'t> {
     }
 
     fn set_error(&mut self, e: Error, fatal: bool) {
-        self.current = Current::Error(self.err(e));
+        self.error = Some(self.err(e));
+        self.current = Current::Error;
         if fatal {
             self.finished = true;
         }
@@ -391,11 +400,22 @@ impl<'t> CpuRecords<'t> {
         true
     }
 
+    /// Moves to the next item: the next record of the current page inline,
+    /// anything else (a new page, a chunk, the end, an error) out of line.
+    #[inline(always)]
     fn advance(&mut self) {
         self.current = Current::None;
         if self.finished {
             return;
         }
+        if self.in_page && self.decode_one() {
+            return;
+        }
+        self.advance_slow();
+    }
+
+    #[inline(never)]
+    fn advance_slow(&mut self) {
         loop {
             if self.in_page {
                 if self.decode_one() {
@@ -425,7 +445,7 @@ impl<'t> CpuRecords<'t> {
                     self.finished = true;
                     return;
                 }
-                if matches!(self.current, Current::Error(_)) {
+                if matches!(self.current, Current::Error) {
                     return;
                 }
                 continue;
@@ -535,7 +555,7 @@ impl<'t> CpuRecords<'t> {
 
     /// Decodes the next event of the current page. Returns true when a record
     /// or error is current; false when the page ended.
-    #[inline]
+    #[inline(always)]
     fn decode_one(&mut self) -> bool {
         let e = self.endian;
         loop {

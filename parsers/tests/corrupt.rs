@@ -120,3 +120,24 @@ fn perf_data_fixture_passes_the_checks() {
         .join("../fixtures/x86_64/x86_64-perf.data");
     checks::check_perf_data(&std::fs::read(p).unwrap());
 }
+
+/// A buffer whose page size (3) cannot hold the page header: each CPU
+/// stream is made with that error as its first item. `next_item` stepped
+/// past it (the merged reader, which peeks first, saw it), so reading a CPU
+/// stream alone reported nothing wrong.
+#[test]
+fn tracedat_page_size_error_lost_by_next_item() {
+    let d = input("tracedat-page-size-error-lost-by-next-item.bin");
+    let s = checks::check_tracedat(&d);
+    assert!(s.parsed);
+    let t = mmrace_parsers::tracedat::TraceDat::parse(&d).unwrap();
+    let mut n = 0;
+    for mut c in t.all_cpu_records() {
+        let (records, lost, errors) = c.count_all();
+        assert_eq!((records, lost, errors.len()), (0, 0, 1), "CPU {:?}", c.cpu);
+        assert!(errors[0].to_string().contains("page size"), "{}", errors[0]);
+        assert!(c.next_item().is_none());
+        n += 1;
+    }
+    assert_eq!(n, 2);
+}

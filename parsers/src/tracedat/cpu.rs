@@ -193,7 +193,6 @@ impl<'t> CpuRecords<'t> {
         if s.page_size <= s.hp.data_offset {
             s.error = Some(s.err(Error::invalid("page size", s.page_size, cpu.offset)));
             s.current = Current::Error;
-            s.started = true;
             s.finished = true;
         }
         if let Source::Chunks { .. } = cpu.source {
@@ -237,11 +236,21 @@ impl<'t> CpuRecords<'t> {
         }
     }
 
+    /// Positions a stream not yet read on its first item, or keeps the
+    /// error it was made or sought onto (a page size the data cannot hold,
+    /// a chunk that does not decompress): that error is its first item.
+    #[inline]
+    fn start(&mut self) {
+        self.started = true;
+        if matches!(self.current, Current::None) {
+            self.advance();
+        }
+    }
+
     /// The timestamp of the item [`CpuRecords::current`] would return.
     pub fn peek_ts(&mut self) -> Option<u64> {
         if !self.started {
-            self.started = true;
-            self.advance();
+            self.start();
         }
         match &self.current {
             Current::None => None,
@@ -279,21 +288,20 @@ impl<'t> CpuRecords<'t> {
         }
     }
 
-    /// Moves past the current item.
+    /// Moves past the current item (on a stream not yet read: to its
+    /// first item).
     pub fn consume(&mut self) {
-        if !self.started {
-            self.started = true;
+        if self.started {
+            self.advance();
+        } else {
+            self.start();
         }
-        self.advance();
     }
 
     /// The next item, or `None` at the end of the CPU's data.
     #[allow(clippy::should_implement_trait)]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>>> {
-        if !self.started {
-            self.started = true;
-        }
-        self.advance();
+        self.consume();
         self.current()
     }
 
@@ -329,11 +337,9 @@ impl<'t> CpuRecords<'t> {
             self.chunk_idx = p.chunk;
             if !self.load_chunk() {
                 self.finished = true;
-                self.started = true;
                 return;
             }
             if matches!(self.current, Current::Error) {
-                self.started = true;
                 return;
             }
         }

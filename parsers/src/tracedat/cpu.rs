@@ -290,6 +290,7 @@ impl<'t> CpuRecords<'t> {
 
     /// Moves past the current item (on a stream not yet read: to its
     /// first item).
+    #[inline(always)]
     pub fn consume(&mut self) {
         if self.started {
             self.advance();

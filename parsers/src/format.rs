@@ -467,7 +467,7 @@ impl Field {
                 let v = endian.read_u32(payload, self.offset)?;
                 let mut off = (v & 0xffff) as usize;
                 if self.flags.relative {
-                    off += self.offset + self.size;
+                    off = off.checked_add(self.offset.checked_add(self.size)?)?;
                 }
                 (off, (v >> 16) as usize)
             };
@@ -598,6 +598,19 @@ mod tests {
     use super::*;
 
     const SCHED_SWITCH: &str = "name: sched_switch\nID: 372\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n\tfield:__data_loc char[] name;\toffset:40;\tsize:4;\tsigned:0;\n\tfield:struct mm_struct * mm;\toffset:48;\tsize:8;\tsigned:0;\n\tfield:char buf[];\toffset:56;\tsize:0;\tsigned:0;\n\nprint fmt: \"prev_comm=%s\", REC->prev_comm\n";
+
+    /// A `__rel_loc` field whose offset + size overflows (`size:-4`) reads
+    /// as absent instead of overflowing.
+    #[test]
+    fn rel_loc_with_overflowing_offset_plus_size_reads_as_absent() {
+        let text = "name: e\nID: 1\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\n\tfield:__rel_loc char[] x;\toffset:8;\tsize:-4;\tsigned:0;\n\nprint fmt: \"\"\n";
+        let f = EventFormat::parse("s", text.as_bytes(), 0).unwrap();
+        let x = f.field("x").unwrap();
+        assert!(x.flags.dynamic && x.flags.relative, "{x:?}");
+        let mut payload = [0u8; 16];
+        payload[8..12].copy_from_slice(&0x0004_0000u32.to_le_bytes());
+        assert_eq!(x.read_bytes(&payload, Endian::Little), None);
+    }
 
     #[test]
     fn parses_sched_switch_like_format() {

@@ -121,6 +121,18 @@ fn perf_data_fixture_passes_the_checks() {
     checks::check_perf_data(&std::fs::read(p).unwrap());
 }
 
+/// A `__data_loc` field whose offset plus size overflows (the format file
+/// says `size:-4`): the print fmt evaluator added them unchecked (a panic
+/// with overflow checks, a wrong bound without). Found by `print_fmt`, and
+/// by `event_format` through another field.
+#[test]
+fn data_loc_offset_plus_size_overflow() {
+    checks::check_print_fmt_input(&input("print_fmt-data-loc-offset-plus-size-overflow.bin"));
+    checks::check_event_format_input(&input(
+        "event_format-data-loc-offset-plus-size-overflow.bin",
+    ));
+}
+
 /// A buffer whose page size (3) cannot hold the page header: each CPU
 /// stream is made with that error as its first item. `next_item` stepped
 /// past it (the merged reader, which peeks first, saw it), so reading a CPU

@@ -165,7 +165,12 @@ impl<'a> Eval<'a> {
     /// `dynamic_offset_field`: (offset, length) of a `__data_loc` field.
     fn dyn_offset(&self, f: &FieldInfo) -> (u64, u64) {
         let size = self.payload.len() as u64;
-        if (f.offset + f.size) as u64 > size {
+        // The format file's offset and size are the file's numbers: their
+        // sum can overflow.
+        let Some(end) = f.offset.checked_add(f.size) else {
+            return (0, 0);
+        };
+        if end as u64 > size {
             return (0, 0);
         }
         let val = self
@@ -180,7 +185,7 @@ impl<'a> Eval<'a> {
         let mut offset = if o > size { 0 } else { o };
         let len = if o + l > size { 0 } else { l };
         if f.relative {
-            offset += (f.offset + f.size) as u64;
+            offset += end as u64;
         }
         (offset, len)
     }

@@ -51,21 +51,21 @@ impl Endian {
     /// Returns `None` when the slice is too short or the size is not one of those.
     ///
     /// This is the field read of the classification hot path: each arm is
-    /// one bounds check and one load (the array conversions cannot fail once
-    /// the range is checked, so they compile to nothing).
+    /// one bounds check and one load.
     #[inline]
     pub fn read_uint(self, data: &[u8], pos: usize, size: usize) -> Option<u64> {
-        let b = data.get(pos..pos.checked_add(size)?)?;
-        Some(match size {
-            1 => u64::from(b[0]),
-            2 => u64::from(self.u16(b.try_into().ok()?)),
-            4 => u64::from(self.u32(b.try_into().ok()?)),
-            8 => self.u64(b.try_into().ok()?),
-            _ => return None,
-        })
+        match size {
+            1 => data.get(pos).copied().map(u64::from),
+            2 => self.read_u16(data, pos).map(u64::from),
+            4 => self.read_u32(data, pos).map(u64::from),
+            8 => self.read_u64(data, pos),
+            _ => None,
+        }
     }
 
-    /// Reads a `u16` at `pos`, `None` when out of bounds.
+    /// Reads a `u16` at `pos`, `None` when out of bounds (the slice
+    /// conversion cannot fail once the range is checked: it compiles to
+    /// nothing).
     #[inline]
     pub fn read_u16(self, data: &[u8], pos: usize) -> Option<u16> {
         let b = data.get(pos..pos.checked_add(2)?)?;

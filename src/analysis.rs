@@ -473,10 +473,12 @@ fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
     use rayon::prelude::*;
     let scan = |mut s: CpuRecords<'_>| {
         let mut f = FirstSeen::default();
-        while let Some(it) = s.next_item() {
-            let Ok(Item::Record(r)) = it else { continue };
+        s.for_each_item(|it| {
+            let Ok(Item::Record(r)) = it else {
+                return true;
+            };
             if r.cpu.0 >= crate::ingest::MAX_CPU {
-                continue;
+                return true;
             }
             // The merged index is not known in this pass: bindings of one
             // timestamp on two CPUs are ordered by CPU. (The index of such
@@ -489,7 +491,8 @@ fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
             profile.classify_bindings(r.payload, |_, role| {
                 crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
             });
-        }
+            true
+        });
         f
     };
     let parts: Vec<FirstSeen> = trace.all_cpu_records().into_par_iter().map(scan).collect();

@@ -7,6 +7,8 @@
 //! Invariants of a trace.dat:
 //! - every CPU stream ends; the merged stream yields exactly the records,
 //!   lost-event notes and errors of the CPU streams added up;
+//! - `CpuRecords::for_each_item`, stopped and resumed at any item and mixed
+//!   with `next_item`, yields exactly what `next_item` alone does;
 //! - in uncompressed data, record offsets increase and lie inside their CPU's
 //!   data, and each record's timestamp is its page's time stamp plus the
 //!   deltas (time extends and discarded-event paddings included) of the
@@ -61,6 +63,7 @@ pub fn check_tracedat(data: &[u8]) -> Summary {
         for ci in 0..b.cpus.len() {
             let s = t.cpu_records(bi, ci).expect("listed CPU has a stream");
             check_cpu(&t, s, bi, ci, plain_clock, &mut sum);
+            check_for_each(&t, bi, ci);
         }
     }
     // The merged stream holds exactly what the CPU streams hold.
@@ -96,6 +99,57 @@ pub fn check_tracedat(data: &[u8]) -> Summary {
     );
     let _ = printer.render_failures();
     sum
+}
+
+/// An item as a value that compares (records by their bytes).
+fn item_key(it: Result<Item<'_>, mmrace_parsers::Error>) -> String {
+    match it {
+        Ok(Item::Record(r)) => format!(
+            "R {} {:?} {} {} {:?}",
+            r.ts.0, r.cpu, r.buffer, r.offset.0, r.payload
+        ),
+        Ok(Item::Lost(l)) => format!("L {l:?}"),
+        Err(e) => format!("E {e}"),
+    }
+}
+
+/// `for_each_item` against `next_item` on one CPU stream: the items read
+/// by `next_item` alone, then again in runs of varying length, alternating
+/// `for_each_item` (stopped after the run) and `next_item`.
+fn check_for_each(t: &TraceDat<'_>, bi: usize, ci: usize) {
+    let Some(mut s) = t.cpu_records(bi, ci) else {
+        return;
+    };
+    let mut want = Vec::new();
+    while let Some(it) = s.next_item() {
+        want.push(item_key(it));
+    }
+    let Some(mut s) = t.cpu_records(bi, ci) else {
+        return;
+    };
+    let mut got = Vec::new();
+    for run in (1usize..).map(|k| k % 7) {
+        if run % 2 == 0 {
+            match s.next_item() {
+                Some(it) => got.push(item_key(it)),
+                None => break,
+            }
+            continue;
+        }
+        // A run of `run` items (`run` 5: to the end), stopped after it.
+        let mut left = if run == 5 { usize::MAX } else { run };
+        s.for_each_item(|it| {
+            got.push(item_key(it));
+            left -= 1;
+            left > 0
+        });
+        if left > 0 {
+            // The stream ended inside the run.
+            break;
+        }
+    }
+    assert!(s.next_item().is_none(), "stream goes on after its end");
+    assert_eq!(got, want, "for_each_item differs from next_item");
 }
 
 /// Reads one CPU stream to its end, checking offsets and timestamps.

@@ -564,100 +564,107 @@ impl<'t> CpuRecords<'t> {
     /// or error is current; false when the page ended.
     #[inline(always)]
     fn decode_one(&mut self) -> bool {
-        let e = self.endian;
-        loop {
-            let pos = self.pos;
-            if pos >= self.end {
+        let (mut pos, mut ts) = (self.pos, self.ts);
+        let step = decode_next(self.endian, self.block(), self.end, &mut pos, &mut ts);
+        (self.pos, self.ts) = (pos, ts);
+        match step {
+            Step::Record { hdr, start, len } => {
+                self.current = Current::Record {
+                    ts,
+                    start,
+                    len,
+                    off: self.file_off(hdr),
+                };
+                true
+            }
+            step => self.page_problem(step),
+        }
+    }
+
+    /// What ends the records of a page: its end, or an error in it.
+    #[cold]
+    fn page_problem(&mut self, step: Step) -> bool {
+        match step {
+            Step::Record { .. } | Step::PageEnd => {
                 self.in_page = false;
-                return false;
+                false
             }
-            let blk = self.block();
-            let Some(w) = e.read_u32(blk, pos) else {
-                return self.short_event(pos, 4);
-            };
-            if pos + 4 > self.end {
-                return self.short_event(pos, 4);
+            Step::Short { pos, needed } => self.short_event(pos, needed),
+            Step::BadLength { pos, len } => {
+                let off = self.file_off(pos);
+                self.in_page = false;
+                self.set_error(
+                    Error::new(
+                        ErrorKind::CorruptPage(format!("record length {len} below 4")),
+                        off,
+                    ),
+                    false,
+                );
+                true
             }
-            let (tl, delta) = if e.is_big() {
-                (w >> 27, u64::from(w & 0x07ff_ffff))
+        }
+    }
+
+    /// Calls `f` with every item [`CpuRecords::next_item`] would return, in
+    /// order, until the stream ends or `f` returns false; the item `f` was
+    /// given last is then the current one, as after `next_item`. The
+    /// records of a page are decoded in one loop, without going through
+    /// the stream's state for each: the fast way to read a whole stream.
+    pub fn for_each_item(&mut self, mut f: impl FnMut(Result<Item<'_>>) -> bool) {
+        loop {
+            if self.started && !self.finished && self.in_page {
+                let e = self.endian;
+                let (end, cpu, buffer) = (self.end, self.cpu, self.buffer);
+                let (raw, block_off) = (self.raw_block, self.block_off);
+                let blk: &[u8] = match self.source {
+                    Source::Raw { data, .. } | Source::Recovered { data, .. } => data,
+                    Source::Chunks { .. } => &self.chunk_buf,
+                };
+                let (mut pos, mut ts) = (self.pos, self.ts);
+                let step = loop {
+                    match decode_next(e, blk, end, &mut pos, &mut ts) {
+                        Step::Record { hdr, start, len } => {
+                            let off = if raw {
+                                block_off + hdr as u64
+                            } else {
+                                block_off
+                            };
+                            let r = Record {
+                                ts: Timestamp(self.adjust.apply(ts)),
+                                cpu,
+                                buffer,
+                                payload: &blk[start..start + len],
+                                offset: FileOffset(off),
+                            };
+                            if !f(Ok(Item::Record(r))) {
+                                (self.pos, self.ts) = (pos, ts);
+                                self.current = Current::Record {
+                                    ts,
+                                    start,
+                                    len,
+                                    off,
+                                };
+                                return;
+                            }
+                        }
+                        step => break step,
+                    }
+                };
+                (self.pos, self.ts) = (pos, ts);
+                if !self.page_problem(step) {
+                    // The page ended: on to the next one.
+                    self.current = Current::None;
+                    self.advance_slow();
+                }
             } else {
-                (w & 0x1f, u64::from(w >> 5))
-            };
-            match tl {
-                29 => {
-                    if delta == 0 {
-                        // Null padding: the rest of the page is empty.
-                        self.in_page = false;
-                        return false;
+                self.consume();
+            }
+            match self.current() {
+                None => return,
+                Some(it) => {
+                    if !f(it) {
+                        return;
                     }
-                    let Some(len) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
-                        return self.short_event(pos, 8);
-                    };
-                    self.ts = self.ts.wrapping_add(delta);
-                    self.pos = pos.saturating_add(4).saturating_add(len as usize);
-                }
-                30 => {
-                    let Some(ext) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
-                        return self.short_event(pos, 8);
-                    };
-                    self.ts = self
-                        .ts
-                        .wrapping_add((u64::from(ext) << TS_SHIFT).wrapping_add(delta));
-                    self.pos = pos + 8;
-                }
-                31 => {
-                    let Some(ext) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
-                        return self.short_event(pos, 8);
-                    };
-                    let abs = (u64::from(ext) << TS_SHIFT).wrapping_add(delta);
-                    self.ts = abs | (self.ts & (0xf8u64 << 56));
-                    self.pos = pos + 8;
-                }
-                0 => {
-                    let Some(a0) = e.read_u32(blk, pos + 4).filter(|_| pos + 8 <= self.end) else {
-                        return self.short_event(pos, 8);
-                    };
-                    let Some(len) = (a0 as usize).checked_sub(4) else {
-                        let off = self.file_off(pos);
-                        self.in_page = false;
-                        self.set_error(
-                            Error::new(
-                                ErrorKind::CorruptPage(format!("record length {a0} below 4")),
-                                off,
-                            ),
-                            false,
-                        );
-                        return true;
-                    };
-                    let start = pos + 8;
-                    if start + len > self.end {
-                        return self.short_event(pos, start + len - self.end);
-                    }
-                    self.ts = self.ts.wrapping_add(delta);
-                    self.pos = start + ((len + 3) & !3);
-                    self.current = Current::Record {
-                        ts: self.ts,
-                        start,
-                        len,
-                        off: self.file_off(pos),
-                    };
-                    return true;
-                }
-                _ => {
-                    let len = tl as usize * 4;
-                    let start = pos + 4;
-                    if start + len > self.end {
-                        return self.short_event(pos, start + len - self.end);
-                    }
-                    self.ts = self.ts.wrapping_add(delta);
-                    self.pos = start + len;
-                    self.current = Current::Record {
-                        ts: self.ts,
-                        start,
-                        len,
-                        off: self.file_off(pos),
-                    };
-                    return true;
                 }
             }
         }
@@ -684,5 +691,106 @@ impl<'t> CpuRecords<'t> {
             false,
         );
         true
+    }
+}
+
+/// One step of a page's decoding (see [`decode_next`]).
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// A record: its header at `hdr`, its payload at `start..start + len`.
+    Record {
+        hdr: usize,
+        start: usize,
+        len: usize,
+    },
+    /// The page's data ended (or null padding fills the rest).
+    PageEnd,
+    /// The event at `pos` runs `needed` bytes past the page's data.
+    Short { pos: usize, needed: usize },
+    /// The record at `pos` gives a length below 4.
+    BadLength { pos: usize, len: u32 },
+}
+
+/// Decodes events of a page from `pos` up to `end` until one is a record or
+/// the page ends or breaks: time extends and padding move `pos` and `ts` on,
+/// a record moves them past it; a problem leaves them at the event.
+#[inline(always)]
+fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64) -> Step {
+    loop {
+        let p = *pos;
+        if p >= end {
+            return Step::PageEnd;
+        }
+        let Some(w) = e.read_u32(blk, p) else {
+            return Step::Short { pos: p, needed: 4 };
+        };
+        if p + 4 > end {
+            return Step::Short { pos: p, needed: 4 };
+        }
+        let (tl, delta) = if e.is_big() {
+            (w >> 27, u64::from(w & 0x07ff_ffff))
+        } else {
+            (w & 0x1f, u64::from(w >> 5))
+        };
+        let word1 = || e.read_u32(blk, p + 4).filter(|_| p + 8 <= end);
+        match tl {
+            29 => {
+                if delta == 0 {
+                    // Null padding: the rest of the page is empty.
+                    return Step::PageEnd;
+                }
+                let Some(len) = word1() else {
+                    return Step::Short { pos: p, needed: 8 };
+                };
+                *ts = ts.wrapping_add(delta);
+                *pos = p.saturating_add(4).saturating_add(len as usize);
+            }
+            30 => {
+                let Some(ext) = word1() else {
+                    return Step::Short { pos: p, needed: 8 };
+                };
+                *ts = ts.wrapping_add((u64::from(ext) << TS_SHIFT).wrapping_add(delta));
+                *pos = p + 8;
+            }
+            31 => {
+                let Some(ext) = word1() else {
+                    return Step::Short { pos: p, needed: 8 };
+                };
+                let abs = (u64::from(ext) << TS_SHIFT).wrapping_add(delta);
+                *ts = abs | (*ts & (0xf8u64 << 56));
+                *pos = p + 8;
+            }
+            0 => {
+                let Some(a0) = word1() else {
+                    return Step::Short { pos: p, needed: 8 };
+                };
+                let Some(len) = (a0 as usize).checked_sub(4) else {
+                    return Step::BadLength { pos: p, len: a0 };
+                };
+                let start = p + 8;
+                if start + len > end {
+                    return Step::Short {
+                        pos: p,
+                        needed: start + len - end,
+                    };
+                }
+                *ts = ts.wrapping_add(delta);
+                *pos = start + ((len + 3) & !3);
+                return Step::Record { hdr: p, start, len };
+            }
+            _ => {
+                let len = tl as usize * 4;
+                let start = p + 4;
+                if start + len > end {
+                    return Step::Short {
+                        pos: p,
+                        needed: start + len - end,
+                    };
+                }
+                *ts = ts.wrapping_add(delta);
+                *pos = start + len;
+                return Step::Record { hdr: p, start, len };
+            }
+        }
     }
 }

@@ -8,20 +8,24 @@
 //! ```text
 //!  cpu0 stream ─decode+classify─▶ batch, batch ─┐
 //!  cpu1 stream ─decode+classify─▶ batch, batch ─┼─ merge (caller) ─▶ sink
-//!  ...                  (rayon, ahead of the merge) ┘
+//!  ...          (pool tasks, ahead of the merge) ┘
 //! ```
 //!
-//! The merge only compares timestamps and hands out pre-classified roles, so
-//! the serial part of the analysis is small; decoding, decompression and
-//! profile matching run in parallel. Memory: at most [`AHEAD`] batches of
-//! [`BATCH`] records per stream.
+//! The merge only compares timestamps and hands out pre-classified roles;
+//! decoding, decompression and profile matching run on the pool. Each
+//! stream keeps a task filling up to [`AHEAD`] batches ahead, rescheduled
+//! as the merge takes them, so the pool never waits for the merge nor the
+//! merge for a round of reads; a batch nobody is decoding when the merge
+//! needs it is decoded by the merge itself (on one thread, that is every
+//! batch). Memory: at most [`AHEAD`] + 1 batches of [`BATCH`] records per
+//! stream.
 
 use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use mmrace_parsers::Error;
 use mmrace_parsers::tracedat::{CpuRecords, Item, LostEvents};
 use mmrace_parsers::types::{Cpu, Pid, Timestamp};
-use rayon::prelude::*;
 
 use crate::model::Role;
 use crate::profile::CompiledProfile;
@@ -98,186 +102,272 @@ impl Producer<'_> {
     fn fill(&mut self, profile: &CompiledProfile, mut b: Batch) -> Batch {
         b.items.clear();
         b.roles.clear();
-        while b.items.len() < BATCH {
-            let Some(it) = self.stream.next_item() else {
-                self.done = true;
-                break;
-            };
-            b.items.push(match it {
+        let (stats, items, roles) = (&mut self.stats, &mut b.items, &mut b.roles);
+        self.stream.for_each_item(|it| {
+            items.push(match it {
                 Ok(Item::Record(r)) => {
-                    let st = &mut self.stats;
-                    st.cpu = Some(r.cpu);
-                    st.records += 1;
-                    st.first_ts.get_or_insert(r.ts);
-                    st.max_ts = Some(st.max_ts.map_or(r.ts, |m| m.max(r.ts)));
-                    let start = b.roles.len();
-                    let roles = &mut b.roles;
+                    stats.cpu = Some(r.cpu);
+                    stats.records += 1;
+                    stats.first_ts.get_or_insert(r.ts);
+                    stats.max_ts = Some(stats.max_ts.map_or(r.ts, |m| m.max(r.ts)));
+                    let start = roles.len();
                     profile.classify(r.payload, |pid, role| roles.push((pid, role)));
                     Pre::Record {
                         ts: r.ts.0,
                         cpu: r.cpu,
-                        roles: (b.roles.len() - start) as u32,
+                        roles: (roles.len() - start) as u32,
                     }
                 }
                 Ok(Item::Lost(l)) => Pre::Lost(Box::new(l)),
                 Err(e) => Pre::Error(Box::new(e)),
             });
-        }
+            items.len() < BATCH
+        });
+        // Stopped short of a full batch: the stream ended.
+        self.done = b.items.len() < BATCH;
         b
     }
 }
 
-#[derive(Default)]
-struct Consumer {
+/// One stream's place in the pipeline: the batches decoded ahead of the
+/// merge, and its reader while nobody is filling a batch from it.
+struct Lane<'t> {
+    state: Mutex<LaneState<'t>>,
+    /// Signalled when a batch is ready or the stream ends.
+    filled: Condvar,
+}
+
+struct LaneState<'t> {
+    /// `None` while a thread fills a batch from it.
+    producer: Option<Producer<'t>>,
     ready: VecDeque<Batch>,
+    /// No more batches will come.
+    done: bool,
+    /// A task that fills ahead is queued or running.
+    scheduled: bool,
+}
+
+/// The shared side of the pipeline.
+struct Pipe<'t, 'p> {
+    lanes: Vec<Lane<'t>>,
+    profile: &'p CompiledProfile,
+    /// Merged batches, for reuse.
+    spare: Mutex<Vec<Batch>>,
+}
+
+/// Locks `m`, going on with the data of a thread that panicked holding it
+/// (the panic itself is propagated by the scope).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<'t> Pipe<'t, '_> {
+    fn spare(&self) -> Batch {
+        lock(&self.spare).pop().unwrap_or_default()
+    }
+
+    /// Fills one batch from the reader taken out of lane `i` (with the
+    /// lane unlocked), puts the reader back and the batch at the end of the
+    /// lane's queue; returns the lane locked again.
+    fn fill_into(&self, i: usize, mut p: Producer<'t>) -> MutexGuard<'_, LaneState<'t>> {
+        let b = p.fill(self.profile, self.spare());
+        let lane = &self.lanes[i];
+        let mut st = lock(&lane.state);
+        st.done = p.done;
+        st.producer = Some(p);
+        st.ready.push_back(b);
+        lane.filled.notify_all();
+        st
+    }
+
+    /// Queues a task on the pool that fills lane `i` ahead of the merge,
+    /// unless one is queued or the lane has enough.
+    fn schedule<'s>(&'s self, s: &rayon::Scope<'s>, i: usize, st: &mut LaneState<'t>) {
+        if st.scheduled || st.done || st.ready.len() >= AHEAD {
+            return;
+        }
+        st.scheduled = true;
+        s.spawn(move |_| self.fill_ahead(i));
+    }
+
+    /// The pool's side: fills lane `i` until it holds [`AHEAD`] batches, it
+    /// ends, or the merge is filling it itself.
+    fn fill_ahead(&self, i: usize) {
+        let mut st = lock(&self.lanes[i].state);
+        loop {
+            if st.done || st.ready.len() >= AHEAD {
+                break;
+            }
+            let Some(p) = st.producer.take() else { break };
+            drop(st);
+            st = self.fill_into(i, p);
+        }
+        st.scheduled = false;
+    }
+
+    /// The merge's side: lane `i`'s next batch with items, filled here when
+    /// nobody else is filling it; `None` when the stream has ended.
+    fn next_batch<'s>(&'s self, s: &rayon::Scope<'s>, i: usize) -> Option<Batch> {
+        let lane = &self.lanes[i];
+        let mut st = lock(&lane.state);
+        loop {
+            if let Some(b) = st.ready.pop_front() {
+                self.schedule(s, i, &mut st);
+                if b.items.is_empty() {
+                    lock(&self.spare).push(b);
+                    continue;
+                }
+                return Some(b);
+            }
+            if st.done {
+                return None;
+            }
+            match st.producer.take() {
+                Some(p) => {
+                    drop(st);
+                    st = self.fill_into(i, p);
+                }
+                // A pool thread is filling it: wait for its batch.
+                None => st = lane.filled.wait(st).unwrap_or_else(PoisonError::into_inner),
+            }
+        }
+    }
+}
+
+/// The batch the merge takes items from, per stream.
+struct Consumer {
+    /// `None`: the stream has ended.
+    batch: Option<Batch>,
     pos: usize,
     rpos: usize,
 }
 
 impl Consumer {
     fn head(&self) -> Option<&Pre> {
-        self.ready.front().and_then(|b| b.items.get(self.pos))
+        self.batch.as_ref().and_then(|b| b.items.get(self.pos))
     }
 }
 
 /// Feeds every item of `streams` (in tie-break order: buffer, then CPU) to
 /// `sink` in merged order, classified by `profile`; returns each stream's
 /// counters (in the order of `streams`), kept off the merge's path.
+///
+/// The calling thread merges; tasks on rayon's pool decode up to [`AHEAD`]
+/// batches of each stream ahead of it. When the merge needs a batch nobody
+/// is decoding, it decodes it itself, so one thread does all the work in
+/// the same order.
 pub fn feed(
     streams: Vec<CpuRecords<'_>>,
     profile: &CompiledProfile,
     mut sink: impl FnMut(Fed<'_>) + Send,
 ) -> Vec<StreamStats> {
-    let mut prod: Vec<Producer<'_>> = streams
+    let pipe = Pipe {
+        lanes: streams
+            .into_iter()
+            .map(|stream| Lane {
+                state: Mutex::new(LaneState {
+                    producer: Some(Producer {
+                        stream,
+                        done: false,
+                        stats: StreamStats::default(),
+                    }),
+                    ready: VecDeque::new(),
+                    done: false,
+                    scheduled: false,
+                }),
+                filled: Condvar::new(),
+            })
+            .collect(),
+        profile,
+        spare: Mutex::new(Vec::new()),
+    };
+    rayon::scope(|s| {
+        for (i, lane) in pipe.lanes.iter().enumerate() {
+            pipe.schedule(s, i, &mut lock(&lane.state));
+        }
+        let mut cons: Vec<Consumer> = (0..pipe.lanes.len())
+            .map(|i| Consumer {
+                batch: pipe.next_batch(s, i),
+                pos: 0,
+                rpos: 0,
+            })
+            .collect();
+        while let Some(i) = merge(&mut cons, &mut sink) {
+            let c = &mut cons[i];
+            if let Some(b) = c.batch.take() {
+                lock(&pipe.spare).push(b);
+            }
+            (c.batch, c.pos, c.rpos) = (pipe.next_batch(s, i), 0, 0);
+        }
+    });
+    pipe.lanes
         .into_iter()
-        .map(|stream| Producer {
-            stream,
-            done: false,
-            stats: StreamStats::default(),
+        .map(|l| {
+            let st = l.state.into_inner().unwrap_or_else(PoisonError::into_inner);
+            st.producer.map(|p| p.stats).unwrap_or_default()
         })
-        .collect();
-    let mut cons: Vec<Consumer> = prod.iter().map(|_| Consumer::default()).collect();
-    let mut spare: Vec<Batch> = Vec::new();
-    loop {
-        // Streams with nothing ready must be read before anything merges.
-        let starved: Vec<usize> = (0..prod.len())
-            .filter(|&i| !prod[i].done && cons[i].head().is_none())
-            .collect();
-        if !starved.is_empty() {
-            let bufs: Vec<Batch> = starved
-                .iter()
-                .map(|_| spare.pop().unwrap_or_default())
-                .collect();
-            fill_some(&mut prod, &starved, bufs, profile, &mut cons);
-            continue;
-        }
-        if cons.iter().all(|c| c.head().is_none()) {
-            return prod.iter().map(|p| p.stats).collect();
-        }
-        // Merge what is ready while the pool reads the next batches.
-        let ahead: Vec<usize> = (0..prod.len())
-            .filter(|&i| !prod[i].done && cons[i].ready.len() < AHEAD)
-            .collect();
-        let bufs: Vec<Batch> = ahead
-            .iter()
-            .map(|_| spare.pop().unwrap_or_default())
-            .collect();
-        let finished: Vec<bool> = prod.iter().map(|p| p.done).collect();
-        let (filled, ()) = rayon::join(
-            || {
-                let mut sel: Vec<(usize, &mut Producer<'_>)> = prod
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(i, _)| ahead.contains(i))
-                    .collect();
-                sel.par_iter_mut()
-                    .zip(bufs)
-                    .map(|((i, p), b)| (*i, p.fill(profile, b)))
-                    .collect::<Vec<_>>()
-            },
-            || merge(&mut cons, &finished, &mut spare, &mut sink),
-        );
-        for (i, b) in filled {
-            cons[i].ready.push_back(b);
-        }
-    }
+        .collect()
 }
 
-fn fill_some(
-    prod: &mut [Producer<'_>],
-    which: &[usize],
-    bufs: Vec<Batch>,
-    profile: &CompiledProfile,
-    cons: &mut [Consumer],
-) {
-    let mut sel: Vec<(usize, &mut Producer<'_>)> = prod
-        .iter_mut()
-        .enumerate()
-        .filter(|(i, _)| which.contains(i))
-        .collect();
-    let filled: Vec<(usize, Batch)> = sel
-        .par_iter_mut()
-        .zip(bufs)
-        .map(|((i, p), b)| (*i, p.fill(profile, b)))
-        .collect();
-    for (i, b) in filled {
-        cons[i].ready.push_back(b);
-    }
-}
-
-/// Merges until a stream that is not `finished` has nothing ready (its next
-/// item is unknown until it is read).
-fn merge(
-    cons: &mut [Consumer],
-    finished: &[bool],
-    spare: &mut Vec<Batch>,
-    sink: &mut impl FnMut(Fed<'_>),
-) {
+/// Merges the streams' current batches until one runs out; returns that
+/// stream (`None`: every stream has ended).
+///
+/// The stream with the smallest head (the earlier stream on ties) gives a
+/// run: every item of its batch that still sorts before the other streams'
+/// heads, which do not move meanwhile. Each item is compared with that one
+/// bound, so the order is the item-by-item merge's.
+fn merge(cons: &mut [Consumer], sink: &mut impl FnMut(Fed<'_>)) -> Option<usize> {
     loop {
         let mut best: Option<(u64, usize)> = None;
+        let mut bound: Option<(u64, usize)> = None;
         for (i, c) in cons.iter().enumerate() {
-            match c.head() {
-                Some(p) => {
-                    let k = p.key();
-                    if best.is_none_or(|(b, _)| k < b) {
-                        best = Some((k, i));
-                    }
+            if let Some(p) = c.head() {
+                let k = (p.key(), i);
+                if best.is_none_or(|b| k < b) {
+                    bound = best;
+                    best = Some(k);
+                } else if bound.is_none_or(|b| k < b) {
+                    bound = Some(k);
                 }
-                None if !finished[i] => return,
-                None => {}
             }
         }
-        let Some((_, i)) = best else { return };
+        let (_, i) = best?;
         let c = &mut cons[i];
-        let Some(b) = c.ready.front_mut() else { return };
-        let item = std::mem::replace(
-            &mut b.items[c.pos],
-            Pre::Record {
-                ts: 0,
-                cpu: Cpu(0),
-                roles: 0,
-            },
-        );
-        c.pos += 1;
-        match item {
-            Pre::Record { ts, cpu, roles } => {
-                let r = &b.roles[c.rpos..c.rpos + roles as usize];
-                c.rpos += roles as usize;
-                sink(Fed::Record {
-                    ts: Timestamp(ts),
-                    cpu,
-                    roles: r,
-                });
+        let b = c.batch.as_mut()?;
+        // (key, i) < bound: `i` is never the bound's stream.
+        let before = |k: u64| bound.is_none_or(|(bk, bi)| k < bk || (k == bk && i < bi));
+        while let Some(item) = b.items.get_mut(c.pos) {
+            if !before(item.key()) {
+                break;
             }
-            Pre::Lost(l) => sink(Fed::Lost(*l)),
-            Pre::Error(e) => sink(Fed::Error(*e)),
+            c.pos += 1;
+            match item {
+                Pre::Record { ts, cpu, roles } => {
+                    let n = *roles as usize;
+                    let r = &b.roles[c.rpos..c.rpos + n];
+                    c.rpos += n;
+                    sink(Fed::Record {
+                        ts: Timestamp(*ts),
+                        cpu: *cpu,
+                        roles: r,
+                    });
+                }
+                rare => match std::mem::replace(
+                    rare,
+                    Pre::Record {
+                        ts: 0,
+                        cpu: Cpu(0),
+                        roles: 0,
+                    },
+                ) {
+                    Pre::Lost(l) => sink(Fed::Lost(*l)),
+                    Pre::Error(e) => sink(Fed::Error(*e)),
+                    Pre::Record { .. } => {}
+                },
+            }
         }
         if c.pos >= b.items.len() {
-            if let Some(done) = c.ready.pop_front() {
-                spare.push(done);
-            }
-            c.pos = 0;
-            c.rpos = 0;
+            return Some(i);
         }
     }
 }

@@ -880,6 +880,11 @@ fn parallel_replay_equals_sequential_on_every_scenario() {
 /// all CPUs), lazy and eager PTE updates, returns to user and kernel entries
 /// over 3 mms, so that every invariant fires many times.
 fn chaos_trace(seed: u64) -> SynthTrace {
+    chaos_trace_of(seed, 3000)
+}
+
+/// [`chaos_trace`] of `ops` random steps.
+fn chaos_trace_of(seed: u64, ops: usize) -> SynthTrace {
     use crate::synth::script::Task;
     let mut r = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move || {
@@ -911,7 +916,7 @@ fn chaos_trace(seed: u64) -> SynthTrace {
     let mut ts = 1_000_000u64;
     let mut pte_open: Vec<Vec<(u64, u64)>> = vec![Vec::new(); ncpu as usize];
     let mut fl_open: Vec<Vec<(u64, bool)>> = vec![Vec::new(); ncpu as usize];
-    for _ in 0..3000 {
+    for _ in 0..ops {
         ts += 1 + next() % 700;
         let cpu = (next() % u64::from(ncpu)) as u32;
         let c = cpu as usize;
@@ -995,4 +1000,52 @@ fn streamed_analysis_equals_ingested_analysis_on_chaotic_traces() {
     }
     let all = ["INV-1", "INV-1a", "INV-1b", "INV-2", "INV-2b", "INV-3"];
     assert!(all.iter().all(|c| codes.contains(c)), "{codes:?}");
+}
+
+/// The record feed's pipeline on streams of many batches (pool threads
+/// decode ahead while the merge runs, or the merge decodes a batch itself):
+/// 1, 2 and 4 threads give what the ingested replay gives, uncompressed
+/// and with zstd chunks.
+#[test]
+fn streamed_analysis_over_many_batches_equals_ingested_analysis() {
+    use crate::analysis::analyze_with_info;
+    use crate::synth::SynthCompression;
+    use mmrace_parsers::tracedat::TraceDat;
+    for (seed, compression) in [(1u64, SynthCompression::None), (4, SynthCompression::Zstd)] {
+        let t = chaos_trace_of(seed, 180_000);
+        let mut o = SynthOptions::new(Scenario::A, Variant::Buggy);
+        o.endian = t.endian;
+        o.compression = compression;
+        let bytes = write_trace(&t, &o, std::io::Cursor::new(Vec::new()))
+            .unwrap()
+            .into_inner();
+        let dat = TraceDat::parse(&bytes).unwrap();
+        let per_cpu = dat
+            .all_cpu_records()
+            .into_iter()
+            .map(|mut s| s.count_all().0)
+            .min()
+            .unwrap();
+        assert!(
+            per_cpu > 3 * crate::feed::BATCH as u64,
+            "seed {seed}: {per_cpu} records on a CPU"
+        );
+        let opts = AnalyzeOptions::default();
+        let ingested = analyze_records(&t.formats, t.endian, None, t.items(), &opts).unwrap();
+        assert!(!ingested.findings.is_empty());
+        for n in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
+            let (streamed, _) = pool
+                .install(|| analyze_with_info(&dat, None, &opts))
+                .unwrap();
+            assert_eq!(
+                streamed.findings, ingested.findings,
+                "seed {seed}, {n} threads"
+            );
+            assert_eq!(streamed.stats, ingested.stats, "seed {seed}, {n} threads");
+        }
+    }
 }

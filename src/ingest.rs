@@ -106,7 +106,16 @@ impl IngestedTrace {
     }
 }
 
+#[inline]
 fn slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu) -> usize {
+    match slots.get(cpu.0 as usize) {
+        Some(&Some(i)) => i,
+        _ => new_slot(cpus, slots, cpu),
+    }
+}
+
+#[cold]
+fn new_slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu) -> usize {
     let n = cpu.0 as usize;
     if slots.len() <= n {
         slots.resize(n + 1, None);

@@ -76,7 +76,16 @@ impl<'t> Engine<'t> {
         }
     }
 
+    #[inline]
     fn slot(&mut self, cpu: mmrace_parsers::types::Cpu) -> usize {
+        match self.slots.get(cpu.0 as usize) {
+            Some(&Some(i)) => i,
+            _ => self.new_slot(cpu),
+        }
+    }
+
+    #[cold]
+    fn new_slot(&mut self, cpu: mmrace_parsers::types::Cpu) -> usize {
         let n = cpu.0 as usize;
         if self.slots.len() <= n {
             self.slots.resize(n + 1, None);

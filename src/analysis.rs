@@ -468,11 +468,12 @@ pub fn analyze_ingested(
 /// binding, every CPU stream read on its own, in parallel, decoding only
 /// the events that can bind a task to an mm. Its size is bounded by the
 /// number of tasks.
-fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
+pub(crate) fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
     use mmrace_parsers::tracedat::{CpuRecords, Item};
     use rayon::prelude::*;
     let scan = |mut s: CpuRecords<'_>| {
         let mut f = FirstSeen::default();
+        let mut got = Vec::new();
         s.for_each_item(|it| {
             let Ok(Item::Record(r)) = it else {
                 return true;
@@ -488,9 +489,14 @@ fn first_seen(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
                 index: EventIndex(u64::MAX),
                 cpu: r.cpu,
             };
-            profile.classify_bindings(r.payload, |_, role| {
-                crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
-            });
+            // A task bound by an earlier record of this stream keeps that
+            // binding (one of the same time may still give a larger mm).
+            let known = |p| f.first(p).is_some_and(|a| a.ts != at.ts);
+            got.clear();
+            profile.classify_bindings(r.payload, known, |_, role| got.push(role));
+            for role in &got {
+                crate::replay::bindings(role, |p, m| f.offer(p, at, m));
+            }
             true
         });
         f
@@ -555,5 +561,64 @@ mod cpustat_tests {
         assert_eq!(parse_cpustat(t), Some((1, Some(17), Some(3))));
         assert_eq!(parse_cpustat("\nBuffer: mm\n\n"), None);
         assert_eq!(parse_cpustat("CPU: x\noverrun: 1\n"), None);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod first_pass_tests {
+    use super::*;
+    use mmrace_parsers::tracedat::{Item, TraceDat};
+
+    /// The first pass over a stream with every binding role built and
+    /// offered: what [`first_seen`] must give while it passes over the
+    /// records of tasks it already knows.
+    pub(crate) fn reference(trace: &TraceDat<'_>, profile: &CompiledProfile) -> FirstSeen {
+        let mut all = FirstSeen::default();
+        for mut s in trace.all_cpu_records() {
+            let mut f = FirstSeen::default();
+            while let Some(it) = s.next_item() {
+                let Ok(Item::Record(r)) = it else { continue };
+                if r.cpu.0 >= crate::ingest::MAX_CPU {
+                    continue;
+                }
+                let at = EventRef {
+                    ts: r.ts,
+                    index: EventIndex(u64::MAX),
+                    cpu: r.cpu,
+                };
+                profile.classify(r.payload, |_, role| {
+                    crate::replay::bindings(&role, |p, m| f.offer(p, at, m));
+                });
+            }
+            all.merge(f);
+        }
+        all
+    }
+
+    /// On every real fixture under every built-in profile (a task bound
+    /// twice at one time: `synth::tests`).
+    #[test]
+    fn first_pass_passing_over_known_tasks_equals_offering_every_binding() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = 0;
+        for arch in ["x86_64", "arm64", "s390x"] {
+            for entry in std::fs::read_dir(root.join(arch)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "dat") {
+                    continue;
+                }
+                let data = std::fs::read(&path).unwrap();
+                let Ok(trace) = TraceDat::parse(&data) else {
+                    continue;
+                };
+                files += 1;
+                for p in crate::profile::builtins() {
+                    let c = p.compile(&trace.formats, trace.endian);
+                    let want = reference(&trace, &c);
+                    assert_eq!(first_seen(&trace, &c), want, "{}", path.display());
+                }
+            }
+        }
+        assert!(files >= 20, "{files} fixtures");
     }
 }

@@ -101,6 +101,10 @@ pub struct CompiledProfile {
     /// Per event id: range into `rules`.
     table: Vec<(u32, u32)>,
     rules: Vec<CRule>,
+    /// `table` and `rules` for the rules that can bind a task to an mm
+    /// (in the same order): what a first pass reads.
+    bind_table: Vec<(u32, u32)>,
+    bind_rules: Vec<CRule>,
     conds: Vec<CCond>,
     coverage: Vec<RoleCoverage>,
     warnings: Vec<CompileWarning>,
@@ -212,8 +216,13 @@ impl Profile {
         });
         let mut table = Vec::with_capacity(per_id.len());
         let mut rules = Vec::new();
+        let mut bind_table = Vec::with_capacity(per_id.len());
+        let mut bind_rules = Vec::new();
         for list in per_id {
             table.push((rules.len() as u32, list.len() as u32));
+            let binding = list.iter().filter(|r| r.binds);
+            bind_table.push((bind_rules.len() as u32, binding.clone().count() as u32));
+            bind_rules.extend(binding.cloned());
             rules.extend(list);
         }
         CompiledProfile {
@@ -223,6 +232,8 @@ impl Profile {
             pid_field,
             table,
             rules,
+            bind_table,
+            bind_rules,
             conds,
             coverage,
             warnings,
@@ -385,23 +396,37 @@ impl CompiledProfile {
     /// for a field a rule reads, give no role.
     #[inline]
     pub fn classify(&self, payload: &[u8], emit: impl FnMut(Pid, Role)) -> usize {
-        self.classify_rules(payload, |_| true, emit)
+        self.classify_rules(payload, (&self.table, &self.rules), |_, _| false, emit)
     }
 
     /// [`CompiledProfile::classify`], for the rules that can bind a task to
     /// an mm only (what a first pass over a trace needs): every role from
     /// which a binding can be read is emitted, and records of other events,
-    /// or of rules whose mm is not in the record, cost a table lookup.
+    /// or of rules whose mm is not in the record, cost a table lookup. A
+    /// rule whose tasks are all `known` (or unreadable, so that it builds no
+    /// role) is passed over without building its role: a first pass wants
+    /// each task's first binding only.
     #[inline]
-    pub fn classify_bindings(&self, payload: &[u8], emit: impl FnMut(Pid, Role)) -> usize {
-        self.classify_rules(payload, |r| r.binds, emit)
+    pub fn classify_bindings(
+        &self,
+        payload: &[u8],
+        known: impl Fn(Pid) -> bool,
+        emit: impl FnMut(Pid, Role),
+    ) -> usize {
+        self.classify_rules(
+            payload,
+            (&self.bind_table, &self.bind_rules),
+            |r, common| self.tasks_known(r, payload, common, &known),
+            emit,
+        )
     }
 
     #[inline]
     fn classify_rules(
         &self,
         payload: &[u8],
-        wanted: impl Fn(&CRule) -> bool,
+        (table, rules): (&[(u32, u32)], &[CRule]),
+        pass: impl Fn(&CRule, Pid) -> bool,
         mut emit: impl FnMut(Pid, Role),
     ) -> usize {
         let Some(id) = self
@@ -410,7 +435,7 @@ impl CompiledProfile {
         else {
             return 0;
         };
-        let Some(&(start, len)) = self.table.get(id as usize) else {
+        let Some(&(start, len)) = table.get(id as usize) else {
             return 0;
         };
         if len == 0 {
@@ -420,8 +445,11 @@ impl CompiledProfile {
         // a few rules skips the others' records at the table lookup).
         let mut pid = None;
         let mut n = 0;
-        for r in &self.rules[start as usize..(start + len) as usize] {
-            if !wanted(r) || !self.conds_hold(r, payload) {
+        let Some(rules) = rules.get(start as usize..(start + len) as usize) else {
+            return 0;
+        };
+        for r in rules {
+            if !self.conds_hold(r, payload) {
                 continue;
             }
             let pid = match pid {
@@ -433,12 +461,37 @@ impl CompiledProfile {
                     *pid.insert(p)
                 }
             };
+            if pass(r, pid) {
+                continue;
+            }
             if let Some(role) = self.build(r, payload, pid) {
                 emit(pid, role);
                 n += 1;
             }
         }
         n
+    }
+
+    /// Whether every task the role of binding rule `r` can bind in this
+    /// record is `known`; a task that does not read counts as known (the
+    /// role would not build). The tasks are those
+    /// [`bindings`](crate::replay::bindings) reads from the role.
+    #[inline]
+    fn tasks_known(&self, r: &CRule, p: &[u8], common: Pid, known: impl Fn(Pid) -> bool) -> bool {
+        let a = &r.args;
+        let task = |v: CVal| match self.num(v, p) {
+            Ok(Some(x)) => known(Pid(x as i32)),
+            _ => true,
+        };
+        match r.role {
+            RoleKind::TaskSwitch => task(a[0]) && task(a[1]),
+            RoleKind::TaskMm => task(a[0]),
+            RoleKind::MmSwitchRequested => match a[0] {
+                CVal::Absent => known(common),
+                v => task(v),
+            },
+            _ => false,
+        }
     }
 
     fn conds_hold(&self, r: &CRule, payload: &[u8]) -> bool {
@@ -465,7 +518,7 @@ impl CompiledProfile {
     }
 
     /// Reads a numeric argument. `Ok(None)` = absent, `Err` = unreadable.
-    #[inline]
+    #[inline(always)]
     fn num(&self, v: CVal, p: &[u8]) -> Result<Option<u64>, ()> {
         match v {
             CVal::Num {
@@ -524,10 +577,12 @@ impl CompiledProfile {
         Ok(self.num(v, p)?.map(|x| x != 0))
     }
 
+    #[inline(always)]
     fn build(&self, r: &CRule, p: &[u8], common: Pid) -> Option<Role> {
         self.try_build(r, p, common).ok()
     }
 
+    #[inline(always)]
     fn try_build(&self, r: &CRule, p: &[u8], common: Pid) -> Result<Role, ()> {
         let a = &r.args;
         Ok(match r.role {

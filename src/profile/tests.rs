@@ -470,9 +470,13 @@ fn classify_bindings_gives_every_binding_of_classify_on_the_fixtures() {
                         c.classify(r.payload, |_, role| {
                             bindings(&role, |pid, mm| all.push((pid, mm)));
                         });
-                        let n = c.classify_bindings(r.payload, |_, role| {
-                            bindings(&role, |pid, mm| some.push((pid, mm)));
-                        });
+                        let n = c.classify_bindings(
+                            r.payload,
+                            |_| false,
+                            |_, role| {
+                                bindings(&role, |pid, mm| some.push((pid, mm)));
+                            },
+                        );
                         assert_eq!(all, some, "{} under {}", path.display(), p.name);
                         if n > 0 {
                             bound += 1;

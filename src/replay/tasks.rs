@@ -102,6 +102,18 @@ pub(crate) struct FirstSeen {
 }
 
 impl FirstSeen {
+    /// Task `pid`'s first mm, if it was bound.
+    #[cfg(test)]
+    pub(crate) fn first_mm_of(&self, pid: Pid) -> Option<Mm> {
+        self.mms.get(&pid).map(|e| e.1)
+    }
+
+    /// Where task `pid`'s first binding was offered, if it was.
+    #[inline]
+    pub(crate) fn first(&self, pid: Pid) -> Option<EventRef> {
+        self.mms.get(&pid).map(|e| e.0)
+    }
+
     /// Offers a binding seen at `at`, in the order of one CPU stream: the
     /// first is kept (two in one event: the larger mm, as a sorted table
     /// gives).

@@ -1049,3 +1049,36 @@ fn streamed_analysis_over_many_batches_equals_ingested_analysis() {
         }
     }
 }
+
+/// The first pass passes over the records of tasks it knows, except at
+/// the time of a task's first binding: a second binding then (the larger
+/// mm wins, as a sorted table gives) is still read.
+#[test]
+fn first_pass_reads_a_second_binding_at_the_time_of_the_first() {
+    use crate::analysis::first_pass_tests::reference;
+    use mmrace_parsers::tracedat::TraceDat;
+    let mut sc = Script::new(Endian::Little);
+    // Task 7: bound at 1000 to 0x1000, then 0x3000 (same time), then to
+    // 0x2000 later; task 8: the larger first.
+    sc.switch_mm(1000, 0, 1, 7, 0, 0x1000, 0);
+    sc.switch_mm(1000, 0, 1, 7, 0, 0x3000, 0);
+    sc.switch_mm(2000, 0, 1, 7, 0, 0x2000, 0);
+    sc.switch_mm(3000, 1, 1, 8, 0, 0x5000, 0);
+    sc.switch_mm(3000, 1, 1, 8, 0, 0x4000, 0);
+    let t = SynthTrace::from_script(sc);
+    let o = SynthOptions::new(Scenario::A, Variant::Buggy);
+    let bytes = write_trace(&t, &o, std::io::Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let dat = TraceDat::parse(&bytes).unwrap();
+    let p = crate::profile::builtins()
+        .into_iter()
+        .find(|p| p.name == "mmctx")
+        .unwrap();
+    let c = p.compile(&dat.formats, dat.endian);
+    let got = crate::analysis::first_seen(&dat, &c);
+    let want = reference(&dat, &c);
+    assert_eq!(got, want);
+    let mm = |pid| got.first_mm_of(Pid(pid)).map(|m| m.0);
+    assert_eq!((mm(7), mm(8)), (Some(0x3000), Some(0x5000)));
+}

@@ -449,7 +449,7 @@ impl CompiledProfile {
             return 0;
         };
         for r in rules {
-            if !self.conds_hold(r, payload) {
+            if r.conds.1 != 0 && !self.conds_hold(r, payload) {
                 continue;
             }
             let pid = match pid {

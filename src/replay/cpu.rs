@@ -736,8 +736,12 @@ impl State {
             self.fact(Fact::UserStart(u, hw));
         }
 
-        let pending = self.pending;
-        let lost = pending.filter(|p| p.kind == DeferKind::ThreadFlag && p.lost_switch.is_some());
+        // (The pending deferral is copied only where a finding needs it:
+        // this runs at every return to user.)
+        let lost = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.kind == DeferKind::ThreadFlag && p.lost_switch.is_some());
 
         // INV-1: loaded mm ≠ task's mm, with the loaded mm observed.
         if self.inv1_open.is_none()
@@ -746,8 +750,9 @@ impl State {
             && hw.mm.prov.is_observed()
             && hw.mm.value != exp.value
         {
+            let pending = self.pending;
             let cause = match pending {
-                Some(p) if lost.is_some() && p.mm == exp.value => Cause::LostThreadDeferral,
+                Some(p) if lost && p.mm == exp.value => Cause::LostThreadDeferral,
                 Some(_) => Cause::DeferredSwitchNeverCompleted,
                 None => Cause::Unknown,
             };
@@ -795,7 +800,7 @@ impl State {
         }
 
         // INV-1a: a per-thread deferral lost by a same-mm switch.
-        if let Some(p) = lost {
+        if lost && let Some(p) = self.pending {
             let mut f = Finding::new(
                 Invariant::LostThreadDeferral,
                 at.cpu,

@@ -159,14 +159,14 @@ impl<'t> CpuRecords<'t> {
             endian: trace.endian,
             hp: trace.header_page,
             page_size: b.page_size as usize,
-            adjust: CpuClock {
-                adjust: trace.options.time,
-                shift: trace
+            adjust: CpuClock::new(
+                trace.options.time,
+                trace
                     .options
                     .time_shift
                     .as_ref()
                     .map(|t| (t.flags, t.samples(cpu.cpu))),
-            },
+            ),
             cpu: cpu.cpu,
             buffer,
             buffer_name: &b.name,

@@ -201,13 +201,26 @@ fn correction(ts: u64, flags: u32, min: &TsyncSample, max: &TsyncSample) -> u64 
 /// adjustment.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CpuClock<'t> {
-    pub(crate) adjust: TimeAdjust,
-    pub(crate) shift: Option<(u32, &'t [TsyncSample])>,
+    adjust: TimeAdjust,
+    shift: Option<(u32, &'t [TsyncSample])>,
+    /// No adjustment at all: raw timestamps are the printed ones.
+    identity: bool,
 }
 
-impl CpuClock<'_> {
+impl<'t> CpuClock<'t> {
+    pub(crate) fn new(adjust: TimeAdjust, shift: Option<(u32, &'t [TsyncSample])>) -> Self {
+        CpuClock {
+            adjust,
+            shift,
+            identity: shift.is_none() && adjust == TimeAdjust::default(),
+        }
+    }
+
     #[inline]
     pub(crate) fn apply(&self, raw: u64) -> u64 {
+        if self.identity {
+            return raw;
+        }
         let ts = match self.shift {
             Some((flags, s)) => TimeShift::host_time(flags, s, raw),
             None => raw,

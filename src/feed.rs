@@ -17,8 +17,8 @@
 //! as the merge takes them, so the pool never waits for the merge nor the
 //! merge for a round of reads; a batch nobody is decoding when the merge
 //! needs it is decoded by the merge itself (on one thread, that is every
-//! batch). Memory: at most [`AHEAD`] + 1 batches of [`BATCH`] records per
-//! stream.
+//! batch). Memory: at most [`AHEAD`] + 1 batches per stream, of
+//! [`batch_len`] records.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -30,8 +30,18 @@ use mmrace_parsers::types::{Cpu, Pid, Timestamp};
 use crate::model::Role;
 use crate::profile::CompiledProfile;
 
-/// Records per batch.
+/// Records per batch of a trace of one or two CPU streams; more streams
+/// share [`BATCH`] × 2 (see [`batch_len`]).
 pub const BATCH: usize = 1 << 14;
+/// The fewest records per batch, however many streams there are.
+pub const MIN_BATCH: usize = 1 << 9;
+
+/// Records per batch for `streams` CPU streams: what is decoded ahead
+/// stays about as large as with two streams (a few MB) on a machine of
+/// many CPUs, down to [`MIN_BATCH`] per stream.
+pub fn batch_len(streams: usize) -> usize {
+    (BATCH * 2 / streams.max(1)).clamp(MIN_BATCH, BATCH)
+}
 /// Batches decoded ahead of the merge, per stream.
 pub const AHEAD: usize = 2;
 
@@ -94,6 +104,8 @@ pub struct StreamStats {
 
 struct Producer<'t> {
     stream: CpuRecords<'t>,
+    /// Records per batch.
+    batch: usize,
     done: bool,
     stats: StreamStats,
 }
@@ -121,10 +133,10 @@ impl Producer<'_> {
                 Ok(Item::Lost(l)) => Pre::Lost(Box::new(l)),
                 Err(e) => Pre::Error(Box::new(e)),
             });
-            items.len() < BATCH
+            items.len() < self.batch
         });
         // Stopped short of a full batch: the stream ended.
-        self.done = b.items.len() < BATCH;
+        self.done = b.items.len() < self.batch;
         b
     }
 }
@@ -261,6 +273,7 @@ pub fn feed(
     profile: &CompiledProfile,
     mut sink: impl FnMut(Fed<'_>) + Send,
 ) -> Vec<StreamStats> {
+    let batch = batch_len(streams.len());
     let pipe = Pipe {
         lanes: streams
             .into_iter()
@@ -268,6 +281,7 @@ pub fn feed(
                 state: Mutex::new(LaneState {
                     producer: Some(Producer {
                         stream,
+                        batch,
                         done: false,
                         stats: StreamStats::default(),
                     }),
@@ -368,6 +382,24 @@ fn merge(cons: &mut [Consumer], sink: &mut impl FnMut(Fed<'_>)) -> Option<usize>
         }
         if c.pos >= b.items.len() {
             return Some(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is decoded ahead stays bounded as streams are added.
+    #[test]
+    fn batches_shrink_with_the_number_of_streams() {
+        assert_eq!(batch_len(0), BATCH);
+        assert_eq!(batch_len(1), BATCH);
+        assert_eq!(batch_len(2), BATCH);
+        assert_eq!(batch_len(4), BATCH / 2);
+        assert_eq!(batch_len(1024), MIN_BATCH);
+        for n in 1..=64 {
+            assert!(n * batch_len(n) <= 2 * BATCH, "{n} streams");
         }
     }
 }

@@ -1026,9 +1026,10 @@ fn streamed_analysis_over_many_batches_equals_ingested_analysis() {
             .map(|mut s| s.count_all().0)
             .min()
             .unwrap();
+        let batch = crate::feed::batch_len(dat.all_cpu_records().len());
         assert!(
-            per_cpu > 3 * crate::feed::BATCH as u64,
-            "seed {seed}: {per_cpu} records on a CPU"
+            per_cpu > 3 * batch as u64,
+            "seed {seed}: {per_cpu} records on a CPU, batches of {batch}"
         );
         let opts = AnalyzeOptions::default();
         let ingested = analyze_records(&t.formats, t.endian, None, t.items(), &opts).unwrap();

@@ -11,8 +11,10 @@
 #   le-zstd-<N>M.dat                                 N MiB of CPU data, zstd,
 #                                                    N in ${FLAT:-1024 2048 4096}
 # (about 3.5 GB of disk with the default FLAT). Every run reads a warm page cache (each file
-# is read once before its runs). Times are wall-clock medians; the ratios
-# are taken in the same run. Memory is measured in a separate run per
+# is read once before the runs). The runs go in rounds, each command once
+# per round, so that load from elsewhere on a shared machine falls on all
+# commands alike; times are wall-clock medians (and minima) over the
+# rounds, and the ratios are taken in the same run. Memory is measured in a separate run per
 # command: max RSS from wait4() (what /usr/bin/time -v reports; it counts the
 # mapped file's pages), and peak anonymous memory: the largest RssAnon of
 # /proc/PID/status, sampled every 2 ms.
@@ -59,7 +61,7 @@ done
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# kernel $(uname -r), $(free -g | awk '/Mem:/{print $2}') GiB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# analysis: $ANALYZE_NAME; trace-cmd $({ trace-cmd --version 2>&1 || true; } | grep -om1 "[0-9][0-9.]*" || echo missing)"
-echo "# runs: $RUNS (trace-cmd $TC_RUNS); times are medians"
+echo "# runs: $RUNS rounds (trace-cmd $TC_RUNS); times are medians and minima"
 
 python3 - "$DIR" "$RUNS" "$TC_RUNS" "$FLAT" "${ANALYZE[@]}" <<'PY'
 import os, subprocess, sys, threading, time
@@ -112,19 +114,8 @@ def median(v):
 def warm(f):
     run(["cat", f])
 
-def measure(cmd, n, env=None):
-    t = median([run(cmd, env)[0] for _ in range(n)])
-    _, rss, anon = run(cmd, env, sample=True)
-    return t, rss, anon
-
 def gb(f):
     return os.path.getsize(f) / 1e9
-
-rows = []
-def row(name, f, data_bytes, cmd, n, env=None):
-    t, rss, anon = measure(cmd, n, env)
-    rows.append((name, os.path.basename(f), t, data_bytes / t / 1e9, rss / 1024, (anon or 0) / 1024))
-    return t
 
 def data_size(f):
     # The uncompressed CPU data the trace holds (its name says how much).
@@ -133,36 +124,59 @@ def data_size(f):
         return int(base.split("-zstd-")[1].split("M")[0]) << 20
     return os.path.getsize(f)
 
-res = {}
-t1 = lambda: {"RAYON_NUM_THREADS": "1"}
-t2 = lambda: {"RAYON_NUM_THREADS": "2"}
+t1 = {"RAYON_NUM_THREADS": "1"}
+t2 = {"RAYON_NUM_THREADS": "2"}
 zstd = [f"le-zstd-{n}M.dat" for n in flat]
 z1 = "le-zstd-1024M.dat" if 1024 in flat else zstd[0]
+# Every command of the table: (key, row name, file, data bytes, argv, env, runs).
+jobs = []
 for name in ["le-v7-1G.dat", "be-v7-1G.dat", "le-v6-1G.dat"] + zstd:
     f = os.path.join(d, name)
     warm(f)
     size = data_size(f)
-    res[(name, "cat")] = row("cat", f, size, ["cat", f], runs)
-    res[(name, "a2")] = row("analyze, 2 threads", f, size, analyze + [f], runs, t2())
+    jobs.append(((name, "cat"), "cat", f, size, ["cat", f], None, runs))
+    jobs.append(((name, "a2"), "analyze, 2 threads", f, size, analyze + [f], t2, runs))
     if name in ("le-v7-1G.dat", z1):
-        res[(name, "a1")] = row("analyze, 1 thread", f, size, analyze + [f], runs, t1())
+        jobs.append(((name, "a1"), "analyze, 1 thread", f, size, analyze + [f], t1, runs))
     if name in ("le-v7-1G.dat",):
-        res[(name, "tc")] = row("trace-cmd report", f, size, ["trace-cmd", "report", "-i", f], tc_runs)
+        jobs.append(((name, "tc"), "trace-cmd report", f, size, ["trace-cmd", "report", "-i", f], None, tc_runs))
+
+# Rounds: each command once per round, so that a burst of load from
+# elsewhere on a shared machine falls on all of them alike.
+times = {j[0]: [] for j in jobs}
+for r in range(max(j[6] for j in jobs)):
+    for key, _, f, _, cmd, env, n in jobs:
+        if r < n:
+            times[key].append(run(cmd, env)[0])
+
+rows = []
+res = {}
+low = {}
+for key, name, f, size, cmd, env, n in jobs:
+    t = median(times[key])
+    _, rss, anon = run(cmd, env, sample=True)
+    res[key] = t
+    low[key] = min(times[key])
+    rows.append((name, os.path.basename(f), t, min(times[key]), size / t / 1e9, rss / 1024, (anon or 0) / 1024))
 
 print()
-print("| command | trace | median s | GB/s of CPU data | max RSS MiB | peak anon MiB |")
-print("|---|---|---:|---:|---:|---:|")
-for name, f, t, gbs, rss, anon in rows:
-    print(f"| {name} | {f} | {t:.3f} | {gbs:.2f} | {rss:.0f} | {anon:.1f} |")
+print("| command | trace | median s | min s | GB/s of CPU data | max RSS MiB | peak anon MiB |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for name, f, t, tmin, gbs, rss, anon in rows:
+    print(f"| {name} | {f} | {t:.3f} | {tmin:.3f} | {gbs:.2f} | {rss:.0f} | {anon:.1f} |")
 print()
 le = "le-v7-1G.dat"
+def ratio(a, b, fmt=".2f"):
+    # Of the medians, then of the minima (what the machine does when the
+    # rest of it is quiet).
+    return f"{res[a] / res[b]:{fmt}}x (minima {low[a] / low[b]:{fmt}}x)"
 if (le, "tc") in res:
-    print(f"- trace-cmd report / mmrace analyze (1 GiB v7, 2 threads): **{res[(le, 'tc')] / res[(le, 'a2')]:.1f}x**")
-print(f"- mmrace analyze / cat (1 GiB v7): {res[(le, 'a2')] / res[(le, 'cat')]:.1f}x")
-print(f"- 1 thread / 2 threads (1 GiB v7): {res[(le, 'a1')] / res[(le, 'a2')]:.2f}x; "
-      f"({z1}): {res[(z1, 'a1')] / res[(z1, 'a2')]:.2f}x")
-print(f"- big-endian / little-endian (1 GiB v7): {res[('be-v7-1G.dat', 'a2')] / res[(le, 'a2')]:.2f}x")
-print(f"- v6 / v7 (1 GiB): {res[('le-v6-1G.dat', 'a2')] / res[(le, 'a2')]:.2f}x")
+    print(f"- trace-cmd report / mmrace analyze (1 GiB v7, 2 threads): **{ratio((le, 'tc'), (le, 'a2'), '.1f')}**")
+print(f"- mmrace analyze / cat (1 GiB v7): {ratio((le, 'a2'), (le, 'cat'), '.1f')}")
+print(f"- 1 thread / 2 threads (1 GiB v7): {ratio((le, 'a1'), (le, 'a2'))}; "
+      f"({z1}): {ratio((z1, 'a1'), (z1, 'a2'))}")
+print(f"- big-endian / little-endian (1 GiB v7): {ratio(('be-v7-1G.dat', 'a2'), (le, 'a2'))}")
+print(f"- v6 / v7 (1 GiB): {ratio(('le-v6-1G.dat', 'a2'), (le, 'a2'))}")
 print("- zstd throughput by size: "
       + ", ".join(f"{n} MiB {(n << 20) / res[(f'le-zstd-{n}M.dat', 'a2')] / 1e9:.2f} GB/s" for n in flat))
 PY

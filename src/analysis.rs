@@ -599,24 +599,16 @@ pub(crate) mod first_pass_tests {
     /// twice at one time: `synth::tests`).
     #[test]
     fn first_pass_passing_over_known_tasks_equals_offering_every_binding() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let mut files = 0;
-        for arch in ["x86_64", "arm64", "s390x"] {
-            for entry in std::fs::read_dir(root.join(arch)).unwrap() {
-                let path = entry.unwrap().path();
-                if path.extension().is_none_or(|e| e != "dat") {
-                    continue;
-                }
-                let data = std::fs::read(&path).unwrap();
-                let Ok(trace) = TraceDat::parse(&data) else {
-                    continue;
-                };
-                files += 1;
-                for p in crate::profile::builtins() {
-                    let c = p.compile(&trace.formats, trace.endian);
-                    let want = reference(&trace, &c);
-                    assert_eq!(first_seen(&trace, &c), want, "{}", path.display());
-                }
+        for (path, data) in crate::testing::fixture_traces() {
+            let Ok(trace) = TraceDat::parse(&data) else {
+                continue;
+            };
+            files += 1;
+            for p in crate::profile::builtins() {
+                let c = p.compile(&trace.formats, trace.endian);
+                let want = reference(&trace, &c);
+                assert_eq!(first_seen(&trace, &c), want, "{}", path.display());
             }
         }
         assert!(files >= 20, "{files} fixtures");

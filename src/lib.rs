@@ -31,6 +31,8 @@ pub mod profile;
 pub mod replay;
 pub mod report;
 pub mod synth;
+#[cfg(test)]
+mod testing;
 pub mod timeline;
 #[cfg(feature = "tui")]
 pub mod tui_view;

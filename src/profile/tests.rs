@@ -447,42 +447,34 @@ fn builtin_selection_by_events_and_machine() {
 fn classify_bindings_gives_every_binding_of_classify_on_the_fixtures() {
     use crate::replay::bindings;
     use mmrace_parsers::tracedat::{Item, TraceDat};
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut files = 0;
     let (mut bound, mut skipped) = (0u64, 0u64);
-    for arch in ["x86_64", "arm64", "s390x"] {
-        for entry in std::fs::read_dir(root.join(arch)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "dat") {
-                continue;
-            }
-            let data = std::fs::read(&path).unwrap();
-            let Ok(trace) = TraceDat::parse(&data) else {
-                continue;
-            };
-            files += 1;
-            for p in builtins() {
-                let c = p.compile(&trace.formats, trace.endian);
-                for mut s in trace.all_cpu_records() {
-                    while let Some(it) = s.next_item() {
-                        let Ok(Item::Record(r)) = it else { continue };
-                        let (mut all, mut some) = (Vec::new(), Vec::new());
-                        c.classify(r.payload, |_, role| {
-                            bindings(&role, |pid, mm| all.push((pid, mm)));
-                        });
-                        let n = c.classify_bindings(
-                            r.payload,
-                            |_| false,
-                            |_, role| {
-                                bindings(&role, |pid, mm| some.push((pid, mm)));
-                            },
-                        );
-                        assert_eq!(all, some, "{} under {}", path.display(), p.name);
-                        if n > 0 {
-                            bound += 1;
-                        } else if !classify(&c, r.payload).is_empty() {
-                            skipped += 1;
-                        }
+    for (path, data) in crate::testing::fixture_traces() {
+        let Ok(trace) = TraceDat::parse(&data) else {
+            continue;
+        };
+        files += 1;
+        for p in builtins() {
+            let c = p.compile(&trace.formats, trace.endian);
+            for mut s in trace.all_cpu_records() {
+                while let Some(it) = s.next_item() {
+                    let Ok(Item::Record(r)) = it else { continue };
+                    let (mut all, mut some) = (Vec::new(), Vec::new());
+                    c.classify(r.payload, |_, role| {
+                        bindings(&role, |pid, mm| all.push((pid, mm)));
+                    });
+                    let n = c.classify_bindings(
+                        r.payload,
+                        |_| false,
+                        |_, role| {
+                            bindings(&role, |pid, mm| some.push((pid, mm)));
+                        },
+                    );
+                    assert_eq!(all, some, "{} under {}", path.display(), p.name);
+                    if n > 0 {
+                        bound += 1;
+                    } else if !classify(&c, r.payload).is_empty() {
+                        skipped += 1;
                     }
                 }
             }

@@ -733,7 +733,8 @@ fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64)
             (w & 0x1f, u64::from(w >> 5))
         };
         let word1 = || e.read_u32(blk, p + 4).filter(|_| p + 8 <= end);
-        match tl {
+        // A data record: its payload and where the next event starts.
+        let (start, len, next) = match tl {
             29 => {
                 if delta == 0 {
                     // Null padding: the rest of the page is empty.
@@ -744,6 +745,7 @@ fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64)
                 };
                 *ts = ts.wrapping_add(delta);
                 *pos = p.saturating_add(4).saturating_add(len as usize);
+                continue;
             }
             30 => {
                 let Some(ext) = word1() else {
@@ -751,6 +753,7 @@ fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64)
                 };
                 *ts = ts.wrapping_add((u64::from(ext) << TS_SHIFT).wrapping_add(delta));
                 *pos = p + 8;
+                continue;
             }
             31 => {
                 let Some(ext) = word1() else {
@@ -759,6 +762,7 @@ fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64)
                 let abs = (u64::from(ext) << TS_SHIFT).wrapping_add(delta);
                 *ts = abs | (*ts & (0xf8u64 << 56));
                 *pos = p + 8;
+                continue;
             }
             0 => {
                 let Some(a0) = word1() else {
@@ -767,30 +771,21 @@ fn decode_next(e: Endian, blk: &[u8], end: usize, pos: &mut usize, ts: &mut u64)
                 let Some(len) = (a0 as usize).checked_sub(4) else {
                     return Step::BadLength { pos: p, len: a0 };
                 };
-                let start = p + 8;
-                if start + len > end {
-                    return Step::Short {
-                        pos: p,
-                        needed: start + len - end,
-                    };
-                }
-                *ts = ts.wrapping_add(delta);
-                *pos = start + ((len + 3) & !3);
-                return Step::Record { hdr: p, start, len };
+                (p + 8, len, p + 8 + ((len + 3) & !3))
             }
             _ => {
                 let len = tl as usize * 4;
-                let start = p + 4;
-                if start + len > end {
-                    return Step::Short {
-                        pos: p,
-                        needed: start + len - end,
-                    };
-                }
-                *ts = ts.wrapping_add(delta);
-                *pos = start + len;
-                return Step::Record { hdr: p, start, len };
+                (p + 4, len, p + 4 + len)
             }
+        };
+        if start + len > end {
+            return Step::Short {
+                pos: p,
+                needed: start + len - end,
+            };
         }
+        *ts = ts.wrapping_add(delta);
+        *pos = next;
+        return Step::Record { hdr: p, start, len };
     }
 }

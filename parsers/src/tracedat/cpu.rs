@@ -271,13 +271,13 @@ impl<'t> CpuRecords<'t> {
                 start,
                 len,
                 off,
-            } => Some(Ok(Item::Record(Record {
-                ts: Timestamp(self.adjust.apply(ts)),
-                cpu: self.cpu,
-                buffer: self.buffer,
-                payload: &self.block()[start..start + len],
-                offset: FileOffset(off),
-            }))),
+            } => Some(Ok(Item::Record(self.record(
+                self.block(),
+                ts,
+                start,
+                len,
+                off,
+            )))),
             Current::Lost { ts, count, off } => Some(Ok(Item::Lost(LostEvents {
                 cpu: self.cpu,
                 buffer: self.buffer,
@@ -285,6 +285,20 @@ impl<'t> CpuRecords<'t> {
                 count,
                 offset: FileOffset(off),
             }))),
+        }
+    }
+
+    /// The record of raw timestamp `ts` whose payload is `start..start +
+    /// len` of `blk` (the current block) and whose header is at file offset
+    /// `off`.
+    #[inline(always)]
+    fn record<'b>(&self, blk: &'b [u8], ts: u64, start: usize, len: usize, off: u64) -> Record<'b> {
+        Record {
+            ts: Timestamp(self.adjust.apply(ts)),
+            cpu: self.cpu,
+            buffer: self.buffer,
+            payload: &blk[start..start + len],
+            offset: FileOffset(off),
         }
     }
 
@@ -613,30 +627,14 @@ impl<'t> CpuRecords<'t> {
     pub fn for_each_item(&mut self, mut f: impl FnMut(Result<Item<'_>>) -> bool) {
         loop {
             if self.started && !self.finished && self.in_page {
-                let e = self.endian;
-                let (end, cpu, buffer) = (self.end, self.cpu, self.buffer);
-                let (raw, block_off) = (self.raw_block, self.block_off);
-                let blk: &[u8] = match self.source {
-                    Source::Raw { data, .. } | Source::Recovered { data, .. } => data,
-                    Source::Chunks { .. } => &self.chunk_buf,
-                };
+                let (e, end) = (self.endian, self.end);
+                let blk = self.block();
                 let (mut pos, mut ts) = (self.pos, self.ts);
                 let step = loop {
                     match decode_next(e, blk, end, &mut pos, &mut ts) {
                         Step::Record { hdr, start, len } => {
-                            let off = if raw {
-                                block_off + hdr as u64
-                            } else {
-                                block_off
-                            };
-                            let r = Record {
-                                ts: Timestamp(self.adjust.apply(ts)),
-                                cpu,
-                                buffer,
-                                payload: &blk[start..start + len],
-                                offset: FileOffset(off),
-                            };
-                            if !f(Ok(Item::Record(r))) {
+                            let off = self.file_off(hdr);
+                            if !f(Ok(Item::Record(self.record(blk, ts, start, len, off)))) {
                                 (self.pos, self.ts) = (pos, ts);
                                 self.current = Current::Record {
                                     ts,
@@ -653,8 +651,7 @@ impl<'t> CpuRecords<'t> {
                 (self.pos, self.ts) = (pos, ts);
                 if !self.page_problem(step) {
                     // The page ended: on to the next one.
-                    self.current = Current::None;
-                    self.advance_slow();
+                    self.advance();
                 }
             } else {
                 self.consume();

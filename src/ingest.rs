@@ -91,7 +91,7 @@ impl IngestedTrace {
     /// order; `records` is set to the number of events.
     pub fn from_events(events: impl IntoIterator<Item = Event>) -> IngestedTrace {
         let mut t = IngestedTrace::default();
-        let mut slots: Vec<Option<usize>> = Vec::new();
+        let mut slots = CpuSlots::default();
         for e in events {
             t.records += 1;
             t.role_counts[e.role.kind().index()] += 1;
@@ -106,31 +106,48 @@ impl IngestedTrace {
     }
 }
 
-#[inline]
-fn slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu) -> usize {
-    match slots.get(cpu.0 as usize) {
-        Some(&Some(i)) => i,
-        _ => new_slot(cpus, slots, cpu),
+/// Per CPU number, the index of that CPU's entry in a list kept in the
+/// order CPUs are first met (the ingest's per-CPU events, the replay's
+/// per-CPU states).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CpuSlots(Vec<Option<usize>>);
+
+impl CpuSlots {
+    /// The index of `cpu`'s entry in `list`, pushing `new()` for a CPU not
+    /// met before. A CPU met before costs one lookup.
+    #[inline]
+    pub(crate) fn get_or_push<T>(
+        &mut self,
+        cpu: Cpu,
+        list: &mut Vec<T>,
+        new: impl FnOnce() -> T,
+    ) -> usize {
+        match self.0.get(cpu.0 as usize) {
+            Some(&Some(i)) => i,
+            _ => self.push(cpu, list, new),
+        }
+    }
+
+    #[cold]
+    fn push<T>(&mut self, cpu: Cpu, list: &mut Vec<T>, new: impl FnOnce() -> T) -> usize {
+        let n = cpu.0 as usize;
+        if self.0.len() <= n {
+            self.0.resize(n + 1, None);
+        }
+        *self.0[n].get_or_insert_with(|| {
+            list.push(new());
+            list.len() - 1
+        })
     }
 }
 
-#[cold]
-fn new_slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu) -> usize {
-    let n = cpu.0 as usize;
-    if slots.len() <= n {
-        slots.resize(n + 1, None);
-    }
-    match slots[n] {
-        Some(i) => i,
-        None => {
-            cpus.push(CpuEvents {
-                cpu,
-                ..CpuEvents::default()
-            });
-            slots[n] = Some(cpus.len() - 1);
-            cpus.len() - 1
-        }
-    }
+/// The entry of `cpu` in `cpus`.
+#[inline]
+fn slot(cpus: &mut Vec<CpuEvents>, slots: &mut CpuSlots, cpu: Cpu) -> usize {
+    slots.get_or_push(cpu, cpus, || CpuEvents {
+        cpu,
+        ..CpuEvents::default()
+    })
 }
 
 /// Builds an [`IngestedTrace`] from records pushed in merged order.
@@ -138,7 +155,7 @@ fn new_slot(cpus: &mut Vec<CpuEvents>, slots: &mut Vec<Option<usize>>, cpu: Cpu)
 pub struct Ingest<'p> {
     profile: &'p CompiledProfile,
     trace: IngestedTrace,
-    slots: Vec<Option<usize>>,
+    slots: CpuSlots,
     tgids: HashMap<Pid, Pid>,
     /// Keep the role events (else only counters, losses and thread groups:
     /// the caller replays the events as they come).
@@ -151,7 +168,7 @@ impl<'p> Ingest<'p> {
         Ingest {
             profile,
             trace: IngestedTrace::default(),
-            slots: Vec::new(),
+            slots: CpuSlots::default(),
             tgids: HashMap::new(),
             keep: true,
         }

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use mmrace_parsers::types::{Pid, Timestamp};
 
 use crate::finding::{Finding, sort_findings};
-use crate::ingest::IngestedTrace;
+use crate::ingest::{CpuSlots, IngestedTrace};
 use crate::model::Event;
 use cpu::{CpuFacts, State};
 use cross::Cross;
@@ -48,7 +48,7 @@ pub(crate) struct Engine<'t> {
     tasks: TaskTable<'t>,
     states: Vec<State>,
     /// CPU number → index in `states`.
-    slots: Vec<Option<usize>>,
+    slots: CpuSlots,
     /// The cross-CPU checks (not in the timeline's replay).
     cross: Option<Cross>,
     infer_loads: bool,
@@ -69,7 +69,7 @@ impl<'t> Engine<'t> {
         Engine {
             tasks: TaskTable::new(first, &opts.comms),
             states: Vec::new(),
-            slots: Vec::new(),
+            slots: CpuSlots::default(),
             cross: (!lanes).then(|| Cross::new(completions)),
             infer_loads: opts.infer_loads,
             lanes,
@@ -78,27 +78,9 @@ impl<'t> Engine<'t> {
 
     #[inline]
     fn slot(&mut self, cpu: mmrace_parsers::types::Cpu) -> usize {
-        match self.slots.get(cpu.0 as usize) {
-            Some(&Some(i)) => i,
-            _ => self.new_slot(cpu),
-        }
-    }
-
-    #[cold]
-    fn new_slot(&mut self, cpu: mmrace_parsers::types::Cpu) -> usize {
-        let n = cpu.0 as usize;
-        if self.slots.len() <= n {
-            self.slots.resize(n + 1, None);
-        }
-        match self.slots[n] {
-            Some(i) => i,
-            None => {
-                self.states
-                    .push(State::new(cpu, self.infer_loads, self.lanes));
-                self.slots[n] = Some(self.states.len() - 1);
-                self.states.len() - 1
-            }
-        }
+        self.slots.get_or_push(cpu, &mut self.states, || {
+            State::new(cpu, self.infer_loads, self.lanes)
+        })
     }
 
     /// Replays the next role event of the merged stream.

@@ -89,9 +89,7 @@ impl<'t> Engine<'t> {
         self.tasks.observe(e);
         let i = self.slot(e.at.cpu);
         self.states[i].step(&mut self.tasks, e.at, e.role);
-        if let Some(c) = &mut self.cross
-            && !self.states[i].emit.is_empty()
-        {
+        if let Some(c) = &mut self.cross {
             c.take(&mut self.states, i);
         }
     }

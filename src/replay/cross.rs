@@ -345,11 +345,16 @@ impl Cross {
         }
     }
 
-    /// Takes in the facts CPU `ci` of `states` just handed out.
+    /// Takes in the facts CPU `ci` of `states` just handed out (most
+    /// events hand out none: that case is one test, inline).
+    #[inline]
     pub(crate) fn take(&mut self, states: &mut [State], ci: usize) {
-        if states[ci].emit.is_empty() {
-            return;
+        if !states[ci].emit.is_empty() {
+            self.take_facts(states, ci);
         }
+    }
+
+    fn take_facts(&mut self, states: &mut [State], ci: usize) {
         let facts = std::mem::take(&mut states[ci].emit);
         let cpu = states[ci].out.cpu;
         for f in &facts {

@@ -106,19 +106,27 @@ struct Producer<'t> {
     stream: CpuRecords<'t>,
     /// Records per batch.
     batch: usize,
-    done: bool,
     stats: StreamStats,
 }
 
 impl Producer<'_> {
-    fn fill(&mut self, profile: &CompiledProfile, mut b: Batch) -> Batch {
+    /// What the stream held, as read so far.
+    fn stats(&self) -> StreamStats {
+        StreamStats {
+            cpu: (self.stats.records > 0).then_some(self.stream.cpu),
+            ..self.stats
+        }
+    }
+
+    /// Fills `b` with the stream's next batch; true when the stream ended
+    /// in it (it may then hold fewer items, or none).
+    fn fill(&mut self, profile: &CompiledProfile, b: &mut Batch) -> bool {
         b.items.clear();
         b.roles.clear();
         let (stats, items, roles) = (&mut self.stats, &mut b.items, &mut b.roles);
         self.stream.for_each_item(|it| {
             items.push(match it {
                 Ok(Item::Record(r)) => {
-                    stats.cpu = Some(r.cpu);
                     stats.records += 1;
                     stats.first_ts.get_or_insert(r.ts);
                     stats.max_ts = Some(stats.max_ts.map_or(r.ts, |m| m.max(r.ts)));
@@ -136,8 +144,7 @@ impl Producer<'_> {
             items.len() < self.batch
         });
         // Stopped short of a full batch: the stream ended.
-        self.done = b.items.len() < self.batch;
-        b
+        b.items.len() < self.batch
     }
 }
 
@@ -182,10 +189,11 @@ impl<'t> Pipe<'t, '_> {
     /// lane unlocked), puts the reader back and the batch at the end of the
     /// lane's queue; returns the lane locked again.
     fn fill_into(&self, i: usize, mut p: Producer<'t>) -> MutexGuard<'_, LaneState<'t>> {
-        let b = p.fill(self.profile, self.spare());
+        let mut b = self.spare();
+        let ended = p.fill(self.profile, &mut b);
         let lane = &self.lanes[i];
         let mut st = lock(&lane.state);
-        st.done = p.done;
+        st.done = ended;
         st.producer = Some(p);
         st.ready.push_back(b);
         lane.filled.notify_all();
@@ -282,7 +290,6 @@ pub fn feed(
                     producer: Some(Producer {
                         stream,
                         batch,
-                        done: false,
                         stats: StreamStats::default(),
                     }),
                     ready: VecDeque::new(),
@@ -318,7 +325,7 @@ pub fn feed(
         .into_iter()
         .map(|l| {
             let st = l.state.into_inner().unwrap_or_else(PoisonError::into_inner);
-            st.producer.map(|p| p.stats).unwrap_or_default()
+            st.producer.map(|p| p.stats()).unwrap_or_default()
         })
         .collect()
 }

@@ -595,12 +595,25 @@ pub(crate) mod first_pass_tests {
         all
     }
 
-    /// On every real fixture under every built-in profile (a task bound
-    /// twice at one time: `synth::tests`).
+    /// On every real fixture under every built-in profile, and on generated
+    /// big-trace samples (`synth --size`: tasks bound by `mmctx:switch`
+    /// with both mms, and forked all the time). A task bound twice at one
+    /// time: `synth::tests`.
     #[test]
     fn first_pass_passing_over_known_tasks_equals_offering_every_binding() {
-        let mut files = 0;
-        for (path, data) in crate::testing::fixture_traces() {
+        let mut traces = crate::testing::fixture_traces();
+        let fixtures = traces.len();
+        for cpus in [2, 3] {
+            let mut o = crate::synth::BulkOptions::new(1 << 20);
+            o.cpus = cpus;
+            let (c, _) = crate::synth::write_bulk(&o, std::io::Cursor::new(Vec::new())).unwrap();
+            traces.push((
+                format!("synth --size 1MiB --cpus {cpus}").into(),
+                c.into_inner(),
+            ));
+        }
+        let (mut files, mut bound) = (0, 0);
+        for (path, data) in traces {
             let Ok(trace) = TraceDat::parse(&data) else {
                 continue;
             };
@@ -609,8 +622,10 @@ pub(crate) mod first_pass_tests {
                 let c = p.compile(&trace.formats, trace.endian);
                 let want = reference(&trace, &c);
                 assert_eq!(first_seen(&trace, &c), want, "{}", path.display());
+                bound += usize::from(want != FirstSeen::default());
             }
         }
-        assert!(files >= 20, "{files} fixtures");
+        assert!(fixtures >= 20 && files == fixtures + 2, "{files} traces");
+        assert!(bound > 0, "no trace binds a task");
     }
 }

@@ -77,17 +77,30 @@ struct CRule {
     binds: bool,
 }
 
-/// Whether a rule of `role` with these arguments can give a task → mm
-/// binding: the mm is a value (not `@current`, `@loaded`, ...) and so is
-/// the task (not `@current`).
-fn can_bind(role: RoleKind, a: &[CVal; MAX_ARGS]) -> bool {
-    let value = |v: CVal| matches!(v, CVal::Num { .. } | CVal::Const(_));
+/// The (task, mm) argument pairs of a role from which a task → mm binding
+/// is read: the pairs [`bindings`](crate::replay::bindings) reads from the
+/// built role.
+fn binding_args(role: RoleKind) -> &'static [(usize, usize)] {
     match role {
-        RoleKind::TaskSwitch => value(a[2]) || value(a[3]),
-        RoleKind::TaskMm => true,
-        RoleKind::MmSwitchRequested => !matches!(a[0], CVal::Current) && value(a[2]),
-        _ => false,
+        RoleKind::TaskSwitch => &[(0, 2), (1, 3)],
+        RoleKind::TaskMm => &[(0, 1)],
+        RoleKind::MmSwitchRequested => &[(0, 2)],
+        _ => &[],
     }
+}
+
+/// Whether `v` is an mm the record gives (not `@current`, `@loaded`, ...).
+fn mm_value(v: CVal) -> bool {
+    matches!(v, CVal::Num { .. } | CVal::Const(_))
+}
+
+/// Whether a rule of `role` with these arguments can give a task → mm
+/// binding: one of its pairs has an mm that is a value and a task that is
+/// not `@current`.
+fn can_bind(role: RoleKind, a: &[CVal; MAX_ARGS]) -> bool {
+    binding_args(role)
+        .iter()
+        .any(|&(t, m)| mm_value(a[m]) && !matches!(a[t], CVal::Current))
 }
 
 /// A profile compiled against a trace's formats. Classifying a record is a
@@ -473,25 +486,21 @@ impl CompiledProfile {
     }
 
     /// Whether every task the role of binding rule `r` can bind in this
-    /// record is `known`; a task that does not read counts as known (the
-    /// role would not build). The tasks are those
-    /// [`bindings`](crate::replay::bindings) reads from the role.
+    /// record (those of its [`binding_args`] with an mm) is `known`; a task
+    /// that does not read counts as known (the role would not build).
     #[inline]
     fn tasks_known(&self, r: &CRule, p: &[u8], common: Pid, known: impl Fn(Pid) -> bool) -> bool {
         let a = &r.args;
-        let task = |v: CVal| match self.num(v, p) {
-            Ok(Some(x)) => known(Pid(x as i32)),
-            _ => true,
-        };
-        match r.role {
-            RoleKind::TaskSwitch => task(a[0]) && task(a[1]),
-            RoleKind::TaskMm => task(a[0]),
-            RoleKind::MmSwitchRequested => match a[0] {
+        binding_args(r.role)
+            .iter()
+            .filter(|&&(_, m)| mm_value(a[m]))
+            .all(|&(t, _)| match a[t] {
                 CVal::Absent => known(common),
-                v => task(v),
-            },
-            _ => false,
-        }
+                v => match self.num(v, p) {
+                    Ok(Some(x)) => known(Pid(x as i32)),
+                    _ => true,
+                },
+            })
     }
 
     fn conds_hold(&self, r: &CRule, payload: &[u8]) -> bool {

@@ -114,9 +114,6 @@ def median(v):
 def warm(f):
     run(["cat", f])
 
-def gb(f):
-    return os.path.getsize(f) / 1e9
-
 def data_size(f):
     # The uncompressed CPU data the trace holds (its name says how much).
     base = os.path.basename(f)
